@@ -1,0 +1,124 @@
+import envSchema from 'env-schema'
+import { Type, type Static } from 'typebox'
+
+/**
+ * The environment variables of SPEC §1 and the operational ones beside them, with their
+ * defaults. This schema is the single place a variable is named; everything else reads
+ * the typed `Config` built from it.
+ */
+const EnvSchema = Type.Object({
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  TWAP_DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  AWS_REGION: Type.String({ default: 'us-east-1', pattern: '^[a-z0-9-]+$' }),
+  AWS_S3_BUCKET: Type.String({ default: 'artemis-hyperliquid-data', minLength: 3 }),
+  AWS_S3_PREFIX: Type.String({ default: 'raw/twap_statuses/' }),
+  AWS_REQUEST_PAYER: Type.String({ default: 'requester', minLength: 1 }),
+  AWS_ENDPOINT_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+' })),
+  AWS_S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
+  API_HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  API_PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
+  CORS_ORIGINS: Type.String({ default: '*' }),
+  API_KEYS: Type.String({ default: '' }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 0, minimum: 0 }),
+  ETL_SCHEDULE: Type.String({ default: '30 0 * * *', minLength: 1 }),
+  ETL_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
+  HEALTH_STALE_AFTER_HOURS: Type.Number({ default: 36, exclusiveMinimum: 0 }),
+})
+
+type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  /** PostgreSQL connection string; undefined selects the embedded engine. */
+  databaseUrl: string | undefined
+  dataDir: string
+  s3: {
+    region: string
+    bucket: string
+    prefix: string
+    requestPayer: string
+    endpoint: string | undefined
+    forcePathStyle: boolean
+  }
+  api: {
+    host: string
+    port: number
+    corsOrigins: string[] | '*'
+    apiKeys: string[]
+    rateLimitPerMinute: number
+  }
+  logLevel: string
+  etl: { schedule: string; concurrency: number }
+  health: { staleAfterHours: number }
+}
+
+/** Raised for a bad variable; its message is the one line a user sees. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Validates the environment once and returns the typed configuration. Throws a
+ * `ConfigError` whose message names the first bad variable and its value, so start-up can
+ * stop with one clear line instead of a stack trace.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const data = Object.fromEntries(
+    Object.keys(EnvSchema.properties)
+      .filter((key) => env[key] !== undefined && env[key] !== '')
+      .map((key) => [key, env[key]]),
+  )
+  let parsed: Env
+  try {
+    parsed = envSchema<Env>({ schema: EnvSchema, data, env: false })
+  } catch (err) {
+    throw describeEnvError(err, data)
+  }
+  if (parsed.DATABASE_URL !== undefined) assertUrl('DATABASE_URL', parsed.DATABASE_URL)
+  if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
+  const origins = splitList(parsed.CORS_ORIGINS)
+  return {
+    databaseUrl: parsed.DATABASE_URL,
+    dataDir: parsed.TWAP_DATA_DIR,
+    s3: {
+      region: parsed.AWS_REGION,
+      bucket: parsed.AWS_S3_BUCKET,
+      prefix: parsed.AWS_S3_PREFIX,
+      requestPayer: parsed.AWS_REQUEST_PAYER,
+      endpoint: parsed.AWS_ENDPOINT_URL,
+      forcePathStyle: parsed.AWS_S3_FORCE_PATH_STYLE,
+    },
+    api: {
+      host: parsed.API_HOST,
+      port: parsed.API_PORT,
+      corsOrigins: origins.includes('*') ? '*' : origins,
+      apiKeys: splitList(parsed.API_KEYS),
+      rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    },
+    logLevel: parsed.LOG_LEVEL,
+    etl: { schedule: parsed.ETL_SCHEDULE, concurrency: parsed.ETL_CONCURRENCY },
+    health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
+  }
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+function assertUrl(name: string, value: string): void {
+  if (!URL.canParse(value)) throw new ConfigError(`${name} is not a valid URL: ${JSON.stringify(redact(value))}`)
+}
+
+/** Hides the password of a connection string before it is printed. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')
+}
+
+function describeEnvError(err: unknown, data: Record<string, unknown>): ConfigError {
+  const first = (err as { errors?: { instancePath: string; message?: string }[] }).errors?.[0]
+  if (!first) return new ConfigError(`invalid configuration: ${(err as Error).message}`)
+  const name = first.instancePath.replace(/^\//, '')
+  const value = data[name]
+  const shown = typeof value === 'string' ? JSON.stringify(redact(value)) : String(value)
+  return new ConfigError(`${name} ${first.message ?? 'is invalid'} (got ${shown})`)
+}

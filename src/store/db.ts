@@ -1,0 +1,70 @@
+import type { Config } from '../config.ts'
+
+export type Engine = 'postgres' | 'pglite'
+
+export interface QueryResult<R> {
+  rows: R[]
+  /** Rows affected by INSERT/UPDATE/DELETE, or returned by SELECT. */
+  rowCount: number
+}
+
+/**
+ * What every caller of the store needs: parameterised SQL and multi-statement scripts.
+ * Both engines return NUMERIC, INT8 and TIMESTAMPTZ columns as their PostgreSQL text
+ * (`'950.25'`, `'2025-11-03 12:30:00.5+00'`) so decimals stay exact and the two engines
+ * give byte-identical answers; sessions run in UTC.
+ */
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>
+}
+
+/** A transaction, or a session held for a while: it can also bulk-load with COPY. */
+export interface Session extends Queryable {
+  /**
+   * Loads rows given in PostgreSQL's COPY text format (tab-separated, `\N` for NULL, one
+   * row a line) into `table (columns)`. Table and column names are constants of ours,
+   * never user input.
+   */
+  copyIn(table: string, columns: readonly string[], text: string): Promise<void>
+}
+
+/** An open database, PostgreSQL or the embedded engine, with the same SQL on both. */
+export interface Db extends Queryable {
+  readonly engine: Engine
+  /** Where the data lives, for logs and errors (passwords hidden). */
+  readonly location: string
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>
+  /** Runs `fn` on one dedicated connection, e.g. to hold a session-level advisory lock. */
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/** A database that cannot be opened: the message is one line a user can act on. */
+export class StoreError extends Error {
+  override name = 'StoreError'
+}
+
+/**
+ * Opens the store the configuration names: PostgreSQL when `DATABASE_URL` is set, else
+ * the embedded engine under `TWAP_DATA_DIR` (locked against a second process). It does not
+ * migrate; see `openStore` in `store/open.ts` for the usual start-up sequence.
+ */
+export async function openDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: { applicationName?: string } = {}): Promise<Db> {
+  if (config.databaseUrl) {
+    const { openPostgres } = await import('./postgres.ts')
+    return openPostgres(config.databaseUrl, options.applicationName ?? 'hl-twap')
+  }
+  const { openPglite } = await import('./pglite.ts')
+  return openPglite(config.dataDir)
+}
+
+/** Converts PostgreSQL's timestamptz text (UTC session) to ISO-8601 with a `Z`. */
+export function isoFromPg(text: string): string
+export function isoFromPg(text: string | null): string | null
+export function isoFromPg(text: string | null): string | null {
+  if (text === null) return null
+  return text.replace(' ', 'T').replace(/\+00(:00)?$/, 'Z')
+}

@@ -1,0 +1,88 @@
+import type { TwapEvent } from '../decode/event.ts'
+import type { Session } from './db.ts'
+
+/** Columns of `twap_status` that a load fills, in COPY order. */
+const COLUMNS = [
+  'twap_id', 'wallet', 'ts', 'asset', 'side', 'size_requested', 'size_executed', 'notional_executed',
+  'status', 'duration_minutes', 'placed_at', 'reduce_only', 'randomize', 's3_object_key', 'raw_payload',
+] as const
+
+const COLUMN_LIST = COLUMNS.join(', ')
+
+// Rows arrive by COPY into a temporary table, the fastest way into PostgreSQL, and move on
+// with INSERT … ON CONFLICT DO NOTHING, which COPY alone cannot do: the event key then
+// skips rows loaded before instead of failing the whole batch.
+const CREATE_STAGE = `
+  CREATE TEMP TABLE IF NOT EXISTS twap_stage (
+    twap_id TEXT, wallet TEXT, ts TIMESTAMPTZ, asset TEXT, side TEXT,
+    size_requested NUMERIC, size_executed NUMERIC, notional_executed NUMERIC,
+    status TEXT, duration_minutes INTEGER, placed_at TIMESTAMPTZ,
+    reduce_only BOOLEAN, randomize BOOLEAN, s3_object_key TEXT, raw_payload JSONB
+  ) ON COMMIT DELETE ROWS`
+
+const MOVE_STAGE = `
+  INSERT INTO twap_status (${COLUMN_LIST})
+  SELECT ${COLUMN_LIST} FROM twap_stage
+  ON CONFLICT DO NOTHING`
+
+const CLEAR_STAGE = 'TRUNCATE twap_stage'
+
+const DELETE_OBJECT_ROWS = 'DELETE FROM twap_status WHERE s3_object_key = $1'
+
+export interface LoadCounts {
+  /** Rows that became new events. */
+  inserted: number
+  /** Rows whose event was already stored (or appeared twice in the input). */
+  duplicate: number
+}
+
+/**
+ * A bulk loader bound to one transaction and one source object. `add` stores a batch of
+ * events and returns its counts; loading the same events again inserts nothing. Call
+ * `replacePrevious` first when the object was ingested before and changed since, so its
+ * old rows give way to the new ones inside the same transaction.
+ */
+export async function createLoader(tx: Session, objectKey: string) {
+  await tx.exec(CREATE_STAGE)
+  return {
+    async replacePrevious(): Promise<number> {
+      return (await tx.query(DELETE_OBJECT_ROWS, [objectKey])).rowCount
+    },
+    async add(events: readonly TwapEvent[]): Promise<LoadCounts> {
+      if (events.length === 0) return { inserted: 0, duplicate: 0 }
+      await tx.copyIn('twap_stage', COLUMNS, toCopyText(events, objectKey))
+      const { rowCount } = await tx.query(MOVE_STAGE)
+      await tx.exec(CLEAR_STAGE)
+      return { inserted: rowCount, duplicate: events.length - rowCount }
+    },
+  }
+}
+
+/** Encodes events as COPY text: tab-separated, `\N` for NULL, one line per event. */
+export function toCopyText(events: readonly TwapEvent[], objectKey: string): string {
+  const key = copyValue(objectKey)
+  let out = ''
+  for (const e of events) {
+    out +=
+      copyValue(e.twapId) + '\t' + copyValue(e.wallet) + '\t' + e.ts + '\t' +
+      copyValue(e.asset) + '\t' + copyValue(e.side) + '\t' +
+      nullable(e.sizeRequested) + '\t' + nullable(e.sizeExecuted) + '\t' + nullable(e.notionalExecuted) + '\t' +
+      copyValue(e.status) + '\t' + nullable(e.durationMinutes) + '\t' + nullable(e.placedAt) + '\t' +
+      nullable(e.reduceOnly) + '\t' + nullable(e.randomize) + '\t' + key + '\t' + copyValue(e.raw) + '\n'
+  }
+  return out
+}
+
+/** Values that cannot hold a tab, newline or backslash (numbers, booleans, ISO times). */
+function nullable(value: string | number | boolean | null): string {
+  return value === null ? '\\N' : String(value)
+}
+
+const SPECIAL = /[\\\t\n\r]/
+
+/** Text values, escaped as COPY's text format requires. */
+function copyValue(value: string | null): string {
+  if (value === null) return '\\N'
+  if (!SPECIAL.test(value)) return value
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+}

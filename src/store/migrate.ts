@@ -1,0 +1,64 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Db } from './db.ts'
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
+
+/** Session advisory lock key shared by every process migrating the same database. */
+const MIGRATION_LOCK = 7_461_022_101
+
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+/** The numbered `migrations/NNN_name.sql` files, in order. */
+export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d+_.+\.sql$/.test(file))
+    .sort()
+    .map((file) => ({
+      version: Number.parseInt(file, 10),
+      name: file.replace(/\.sql$/, ''),
+      sql: readFileSync(`${dir}/${file}`, 'utf8'),
+    }))
+}
+
+/**
+ * Applies the migrations the database has not seen yet and returns their names. Each one
+ * runs in its own transaction together with its `schema_migrations` row, so a failure
+ * leaves no half-applied schema; an advisory lock makes concurrent start-ups take turns.
+ * Applying twice is a no-op. Written here rather than with postgrator or node-pg-migrate
+ * because those drive a node-postgres connection, and the same runner must drive PGlite.
+ */
+export async function migrate(db: Db, migrations = listMigrations()): Promise<string[]> {
+  return db.withSession(async (session) => {
+    await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
+    try {
+      await session.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`)
+      const { rows } = await session.query<{ version: number }>('SELECT version FROM schema_migrations')
+      const applied = new Set(rows.map((r) => r.version))
+      const done: string[] = []
+      for (const m of migrations.filter((m) => !applied.has(m.version))) {
+        await session.exec('BEGIN')
+        try {
+          await session.exec(m.sql)
+          await session.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
+          await session.exec('COMMIT')
+        } catch (err) {
+          await session.exec('ROLLBACK')
+          throw new Error(`migration ${m.name} failed: ${(err as Error).message}`)
+        }
+        done.push(m.name)
+      }
+      return done
+    } finally {
+      await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK])
+    }
+  })
+}

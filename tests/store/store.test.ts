@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { TwapEvent } from '../../src/decode/event.ts'
+import { createLoader } from '../../src/store/load.ts'
+import { listMigrations, migrate } from '../../src/store/migrate.ts'
+import { createTestStore, engine, type TestStore } from '../support/db.ts'
+
+const WALLET = '0x' + 'ab'.repeat(20)
+
+function event(overrides: Partial<TwapEvent> = {}): TwapEvent {
+  return {
+    twapId: '1430699', wallet: WALLET, ts: '2025-12-04T17:00:22.417074Z', asset: 'HYPE', side: 'A',
+    sizeRequested: '108.36', sizeExecuted: '0.0', notionalExecuted: '0.0', status: 'activated',
+    durationMinutes: 10, placedAt: '2025-12-04T17:00:22.417Z', reduceOnly: false, randomize: false,
+    raw: '{"twap_id":1430699}', ...overrides,
+  }
+}
+
+async function load(store: TestStore, key: string, events: TwapEvent[]) {
+  return store.db.transaction(async (tx) => (await createLoader(tx, key)).add(events))
+}
+
+describe(`storage on ${engine}`, () => {
+  let store: TestStore
+  afterEach(() => store?.destroy())
+
+  it('applies the migrations once; running them again changes nothing', async () => {
+    store = await createTestStore({ migrated: false })
+    expect(await migrate(store.db)).toEqual(listMigrations().map((m) => m.name))
+    expect(await migrate(store.db)).toEqual([])
+    const { rows } = await store.db.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations')
+    expect(Number(rows[0]!.n)).toBe(listMigrations().length)
+  })
+
+  it('keeps the columns consumers query, with their names and types', async () => {
+    store = await createTestStore()
+    const { rows } = await store.db.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'twap_status'`)
+    const types = Object.fromEntries(rows.map((r) => [r.column_name, r.data_type]))
+    expect(types).toMatchObject({
+      twap_id: 'text', wallet: 'text', ts: 'timestamp with time zone', asset: 'text', side: 'text',
+      size_requested: 'numeric', size_executed: 'numeric', notional_executed: 'numeric', status: 'text',
+      duration_minutes: 'integer', s3_object_key: 'text', raw_payload: 'jsonb', inserted_at: 'timestamp with time zone',
+    })
+  })
+
+  it('loads a batch twice and stores it once', async () => {
+    store = await createTestStore()
+    const batch = [event(), event({ status: 'finished', ts: '2025-12-04T17:10:22Z', sizeExecuted: '108.36' })]
+    expect(await load(store, 'a.parquet', batch)).toEqual({ inserted: 2, duplicate: 0 })
+    expect(await load(store, 'a.parquet', batch)).toEqual({ inserted: 0, duplicate: 2 })
+    expect(await load(store, 'b.parquet', [...batch, ...batch])).toEqual({ inserted: 0, duplicate: 4 })
+    const { rows } = await store.db.query<{ n: string }>('SELECT count(*) AS n FROM twap_status')
+    expect(rows[0]!.n).toBe('2')
+  })
+
+  it('keeps the activated and finished events of one TWAP that share a timestamp', async () => {
+    store = await createTestStore()
+    const ts = '2025-11-03T12:30:00Z'
+    await load(store, 'a.parquet', [event({ ts }), event({ ts, status: 'finished', sizeExecuted: '108.36' })])
+    const { rows } = await store.db.query<{ status: string; is_terminal: boolean }>(
+      'SELECT status, is_terminal FROM twap_status ORDER BY is_terminal')
+    expect(rows).toEqual([{ status: 'activated', is_terminal: false }, { status: 'finished', is_terminal: true }])
+  })
+
+  it('keeps decimals exact and times to the microsecond', async () => {
+    store = await createTestStore()
+    await load(store, 'a.parquet', [event({ sizeRequested: '0.1', sizeExecuted: '950.25', notionalExecuted: '123456789012345678901234.000000000001' })])
+    const { rows } = await store.db.query(
+      `SELECT size_requested, size_executed, notional_executed, ts, size_requested + 0.2 AS sum FROM twap_status`)
+    expect(rows[0]).toEqual({
+      size_requested: '0.1', size_executed: '950.25', notional_executed: '123456789012345678901234.000000000001',
+      ts: '2025-12-04 17:00:22.417074+00', sum: '0.3',
+    })
+  })
+
+  it('stores text that needs escaping in COPY unchanged', async () => {
+    store = await createTestStore()
+    const status = 'error: tab\there, newline\nthere, backslash \\ end'
+    const raw = JSON.stringify({ status, note: 'quote " and \\ slash' })
+    await load(store, 'dir/with\\odd\tkey.parquet', [event({ status, raw })])
+    const { rows } = await store.db.query<{ status: string; raw_payload: unknown; s3_object_key: string }>(
+      'SELECT status, raw_payload, s3_object_key FROM twap_status')
+    expect(rows[0]).toEqual({ status, raw_payload: JSON.parse(raw), s3_object_key: 'dir/with\\odd\tkey.parquet' })
+  })
+
+  it('rolls back every row of a batch when the transaction fails', async () => {
+    store = await createTestStore()
+    await expect(store.db.transaction(async (tx) => {
+      await (await createLoader(tx, 'a.parquet')).add([event()])
+      throw new Error('crash mid-object')
+    })).rejects.toThrow('crash mid-object')
+    const { rows } = await store.db.query<{ n: string }>('SELECT count(*) AS n FROM twap_status')
+    expect(rows[0]!.n).toBe('0')
+  })
+})
