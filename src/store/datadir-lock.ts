@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { StoreError } from './db.ts'
+import { BusyError, StoreError } from './db.ts'
 
 interface LockOwner {
   pid: number
@@ -39,7 +39,7 @@ export function lockDataDir(dir: string): () => void {
     }
     const owner = readOwner(path)
     if (owner && isAlive(owner)) {
-      throw new StoreError(
+      throw new BusyError(
         `the embedded database in ${dir} is in use by process ${owner.pid} on ${owner.host} (${owner.command}, since ${owner.since}); ` +
           'stop it first, or set DATABASE_URL to use PostgreSQL, which allows many processes',
       )

@@ -47,6 +47,11 @@ export class StoreError extends Error {
   override name = 'StoreError'
 }
 
+/** The database is held by another process (the embedded engine's lock). */
+export class BusyError extends StoreError {
+  override name = 'BusyError'
+}
+
 /**
  * Opens the store the configuration names: PostgreSQL when `DATABASE_URL` is set, else
  * the embedded engine under `TWAP_DATA_DIR` (locked against a second process). It does not

@@ -1,0 +1,67 @@
+import type { Queryable } from './db.ts'
+
+/** What the ingest log remembers of one source object. */
+export interface IngestRecord {
+  key: string
+  etag: string | null
+  lastModified: string | null
+  sizeBytes: number | null
+  rowsIngested: number
+  rowsDuplicate: number
+  rowsRejected: number
+  errorText: string | null
+  durationMs: number | null
+}
+
+const UPSERT = `
+  INSERT INTO etl_s3_ingest_log AS log
+    (s3_object_key, etag, last_modified, size_bytes, rows_ingested, rows_duplicate, rows_rejected, error_text, duration_ms, ingested_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+  ON CONFLICT (s3_object_key) DO UPDATE SET
+    etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, size_bytes = EXCLUDED.size_bytes,
+    rows_ingested = EXCLUDED.rows_ingested, rows_duplicate = EXCLUDED.rows_duplicate,
+    rows_rejected = EXCLUDED.rows_rejected, error_text = EXCLUDED.error_text,
+    duration_ms = EXCLUDED.duration_ms, ingested_at = EXCLUDED.ingested_at`
+
+/**
+ * Writes the log entry of one object. Called inside the object's load transaction on
+ * success, so rows and entry commit together, and on its own after a failure, so the
+ * error is kept and the object retried on the next run.
+ */
+export async function recordIngest(db: Queryable, r: IngestRecord): Promise<void> {
+  await db.query(UPSERT, [r.key, r.etag, r.lastModified, r.sizeBytes, r.rowsIngested, r.rowsDuplicate, r.rowsRejected, r.errorText, r.durationMs])
+}
+
+export interface LoggedObject {
+  etag: string | null
+  lastModified: string | null
+  failed: boolean
+  rowsIngested: number
+}
+
+/** Every logged object by key: what the planner compares the listing against. */
+export async function readIngestLog(db: Queryable): Promise<Map<string, LoggedObject>> {
+  const { rows } = await db.query<{ s3_object_key: string; etag: string | null; last_modified: string | null; error_text: string | null; rows_ingested: number }>(
+    `SELECT s3_object_key, etag, to_char(last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_modified,
+            error_text, rows_ingested
+       FROM etl_s3_ingest_log`)
+  return new Map(rows.map((r) => [r.s3_object_key, {
+    etag: r.etag, lastModified: r.last_modified, failed: r.error_text !== null, rowsIngested: r.rows_ingested,
+  }]))
+}
+
+export interface LastIngest {
+  key: string
+  ingestedAt: string
+  ageSeconds: number
+}
+
+/** The newest object ingested without error, or null before the first one. */
+export async function lastSuccessfulIngest(db: Queryable): Promise<LastIngest | null> {
+  const { rows } = await db.query<{ s3_object_key: string; ingested_at: string; age_seconds: number }>(
+    `SELECT s3_object_key, ingested_at, extract(epoch FROM now() - ingested_at)::float8 AS age_seconds
+       FROM etl_s3_ingest_log WHERE error_text IS NULL
+      ORDER BY ingested_at DESC LIMIT 1`)
+  const row = rows[0]
+  return row ? { key: row.s3_object_key, ingestedAt: row.ingested_at, ageSeconds: row.age_seconds } : null
+}

@@ -1,0 +1,147 @@
+import { isoFromPg, type Queryable } from './db.ts'
+
+/**
+ * The API's reads, as SQL text with parameters, run unchanged on PostgreSQL and PGlite.
+ * Times go in as ISO-8601 text and come back as PostgreSQL's timestamptz text, decimals
+ * come back as NUMERIC text (see `Queryable`), so nothing is rounded on the way.
+ */
+
+/** A wallet's events in `[start, end]` (ISO-8601), optionally of one asset only. */
+export interface TwapRange {
+  wallet: string
+  start: string
+  end: string
+  asset: string | null
+}
+
+/**
+ * Where a row stands in the page order `(ts, is_terminal, id)`: a TWAP's summary is its
+ * greatest row in the range, and TWAPs are listed greatest first. `ts` is ISO-8601.
+ */
+export interface PagePosition {
+  ts: string
+  isTerminal: boolean
+  id: string
+}
+
+/** One TWAP of a page: its latest event in the range. */
+export interface TwapSummaryRow {
+  id: string
+  twap_id: string
+  ts: string
+  is_terminal: boolean
+  asset: string | null
+  side: string | null
+  status: string | null
+  duration_minutes: number | null
+  size_requested: string | null
+  size_executed: string | null
+  notional_executed: string | null
+  avg_price: string | null
+  placed_at: string | null
+  reduce_only: boolean | null
+  randomize: boolean | null
+  raw_payload: unknown
+}
+
+// The page walks the wallet's index `(wallet, ts, is_terminal, id)` backwards from the
+// cursor (or from `end`) and keeps a row only when its TWAP has no later row in the range,
+// which a probe of the event key `(twap_id, ts, …)` answers. The first `limit` rows kept are
+// the page, so its cost follows the page size, not the wallet's history: aggregating all
+// of a wallet's rows per TWAP and sorting them took seconds for a bot with 300,000 events.
+// The first page passes `end` and the largest id as its cursor, so one text serves both.
+// `current_schema()` is there for its PARALLEL UNSAFE label alone: it keeps PostgreSQL from
+// planning a parallel scan, which the planner prices below this serial walk for deep pages
+// of a big wallet but which costs twice as much (37 ms against 18 ms for 2,000 TWAPs),
+// because starting workers costs more than the few thousand rows a page reads.
+// `avg_price` is divided in NUMERIC and trimmed, so 9050.0 / 100.0 gives exactly 90.5.
+// `raw_payload` only when asked ($9): the CSV export has no use for it, and reading and
+// parsing it is 40 % of a chunk's time.
+const PAGE = `
+  SELECT t.id, t.twap_id, t.ts, t.is_terminal, t.asset, t.side, t.status, t.duration_minutes,
+         t.size_requested, t.size_executed, t.notional_executed,
+         trim_scale(t.notional_executed / NULLIF(t.size_executed, 0)) AS avg_price,
+         t.placed_at, t.reduce_only, t.randomize,
+         CASE WHEN $9::boolean THEN t.raw_payload END AS raw_payload
+    FROM twap_status t
+   WHERE t.wallet = $1
+     AND t.ts >= $2::timestamptz AND t.ts <= $3::timestamptz
+     AND ($4::text IS NULL OR t.asset = $4)
+     AND (t.ts, t.is_terminal, t.id) < ($5::timestamptz, $6::boolean, $7::bigint)
+     AND NOT EXISTS (
+           SELECT 1 FROM twap_status l
+            WHERE l.twap_id = t.twap_id AND l.wallet = t.wallet
+              AND l.ts <= $3::timestamptz
+              AND (l.ts, l.is_terminal, l.id) > (t.ts, t.is_terminal, t.id))
+     AND current_schema() IS NOT NULL
+   ORDER BY t.ts DESC, t.is_terminal DESC, t.id DESC
+   LIMIT $8`
+
+const MAX_ID = '9223372036854775807'
+
+/**
+ * Up to `limit` TWAPs of `range`, newest first, each as its latest row in the range,
+ * starting after `after` (the last TWAP of the previous page) or from the newest.
+ * `raw_payload` is null unless `withRaw`.
+ */
+export async function twapPage(db: Queryable, range: TwapRange, after: PagePosition | null, limit: number, withRaw = true): Promise<TwapSummaryRow[]> {
+  const from = after ?? { ts: range.end, isTerminal: true, id: MAX_ID }
+  const { rows } = await db.query<TwapSummaryRow>(PAGE, [
+    range.wallet, range.start, range.end, range.asset, from.ts, from.isTerminal, from.id, limit, withRaw,
+  ])
+  return rows
+}
+
+/** Where a summary row stands, to resume the next page after it. */
+export function positionOf(row: TwapSummaryRow): PagePosition {
+  return { ts: isoFromPg(row.ts), isTerminal: row.is_terminal, id: row.id }
+}
+
+/** Every event of some TWAPs within the range, oldest first per TWAP. */
+export interface TwapEventRow {
+  twap_id: string
+  ts: string
+  status: string | null
+  size_executed: string | null
+  notional_executed: string | null
+  avg_price: string | null
+  raw_payload: unknown
+}
+
+// Probes the event key once per TWAP of the page: a page's events cost the page, too.
+const EVENTS = `
+  SELECT twap_id, ts, status, size_executed, notional_executed,
+         trim_scale(notional_executed / NULLIF(size_executed, 0)) AS avg_price, raw_payload
+    FROM twap_status
+   WHERE twap_id = ANY($1::text[]) AND wallet = $2
+     AND ts >= $3::timestamptz AND ts <= $4::timestamptz
+     AND ($5::text IS NULL OR asset = $5)
+   ORDER BY twap_id, ts, is_terminal, id`
+
+/** The events in `range` of the TWAPs `twapIds` (one query for a whole page), oldest first. */
+export async function twapEventsInRange(db: Queryable, range: TwapRange, twapIds: readonly string[]): Promise<TwapEventRow[]> {
+  if (twapIds.length === 0) return []
+  const { rows } = await db.query<TwapEventRow>(EVENTS, [twapIds, range.wallet, range.start, range.end, range.asset])
+  return rows
+}
+
+/** One stored event of a TWAP, as its history lists it. */
+export interface TwapHistoryRow extends TwapSummaryRow {
+  wallet: string
+  s3_object_key: string
+}
+
+const HISTORY = `
+  SELECT id, twap_id, wallet, ts, is_terminal, asset, side, status, duration_minutes,
+         size_requested, size_executed, notional_executed,
+         trim_scale(notional_executed / NULLIF(size_executed, 0)) AS avg_price,
+         placed_at, reduce_only, randomize, s3_object_key, raw_payload
+    FROM twap_status
+   WHERE twap_id = $1
+   ORDER BY ts DESC, is_terminal DESC, id DESC`
+
+/** Every stored event of one TWAP, newest first (on equal times the terminal one first). */
+export async function twapHistory(db: Queryable, twapId: string): Promise<TwapHistoryRow[]> {
+  const { rows } = await db.query<TwapHistoryRow>(HISTORY, [twapId])
+  return rows
+}
