@@ -1,0 +1,364 @@
+/**
+ * Parquet file → TWAP events. Reads one row group at a time, column by column, and turns
+ * each source row into a `TwapEvent` (or a `RejectedRow` saying why it cannot be one).
+ * Column mapping follows SPEC §2; the encodings it copes with are those of UPSTREAM.md.
+ */
+
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet'
+import type { AsyncBuffer, ColumnData, Compressors, DecodedArray, FileMetaData, ParquetParsers, SchemaElement } from 'hyparquet'
+import { compressors as hyparquetCompressors } from 'hyparquet-compressors'
+import type { RejectedRow, TwapEvent } from './event.ts'
+import { normalizeTime, ParquetTimestamp } from './time.ts'
+import {
+  boolean, decimalFromUnscaled, decimalText, int32, integerText, jsonString, jsonValue, memoizeStrings, statusText, text, wallet,
+} from './values.ts'
+
+export type { AsyncBuffer }
+
+/** One slice of a file's rows, decoded: every row read is in `events` or in `rejected`. */
+export interface DecodedBatch {
+  events: TwapEvent[]
+  rejected: RejectedRow[]
+  /** Source rows this batch covers (`events.length + rejected.length`). */
+  rowsRead: number
+}
+
+/** The file lacks columns every TWAP event needs; `missing` names each of them. */
+export class SchemaError extends Error {
+  constructor(readonly missing: string[], present: string[]) {
+    super(`missing required columns: ${missing.join(', ')} (file has: ${present.join(', ') || 'no columns'})`)
+    this.name = 'SchemaError'
+  }
+}
+
+/** Rows per yielded batch unless the caller says otherwise. */
+const DEFAULT_BATCH_ROWS = 5_000
+
+const compressors = hyparquetCompressors as Compressors
+
+// Timestamps come back as the integers the file holds, never `Date` (which keeps only ms):
+// the unit is decided by magnitude in time.ts, which also repairs ms written as ns.
+const parsers: Partial<ParquetParsers> = {
+  timestampFromMilliseconds: (value) => new ParquetTimestamp(value),
+  timestampFromMicroseconds: (value) => new ParquetTimestamp(value),
+  timestampFromNanoseconds: (value) => new ParquetTimestamp(value),
+  // A JSON column with one malformed cell must not fail the file: keep that cell as text.
+  jsonFromBytes: (bytes: Uint8Array | undefined) => {
+    if (!bytes) return bytes
+    const s = utf8.decode(bytes)
+    try {
+      return JSON.parse(s) as unknown
+    } catch {
+      return s
+    }
+  },
+}
+
+const utf8 = new TextDecoder()
+
+/**
+ * Opens a local parquet file as an `AsyncBuffer` that reads only the byte ranges asked
+ * for, so a large file is never held in memory whole.
+ */
+export function openParquetFile(path: string): Promise<AsyncBuffer> {
+  return asyncBufferFromFile(path)
+}
+
+/**
+ * Decodes a parquet file into batches of at most `batchRows` source rows (default
+ * 5,000). Row groups are read one at a time, so memory holds one row group's columns
+ * and one batch, never the whole file. Throws `SchemaError` before reading any row when
+ * a required column is missing, and an `Error` naming the problem for a corrupt or
+ * non-parquet file.
+ */
+export async function* decodeParquet(
+  file: AsyncBuffer,
+  options: { batchRows?: number } = {},
+): AsyncGenerator<DecodedBatch> {
+  const batchRows = Math.max(1, Math.floor(options.batchRows ?? DEFAULT_BATCH_ROWS))
+  const source = await readMetadata(file)
+  const { metadata, decimalScales, utf8: decodeUtf8 } = unscaledDecimals(source)
+  const names = parquetSchema(metadata).children.map((child) => child.element.name)
+  const fields = resolveColumns(names)
+
+  let batch: DecodedBatch = { events: [], rejected: [], rowsRead: 0 }
+  let groupStart = 0
+  for (let g = 0; g < metadata.row_groups.length; g++) {
+    const groupRows = Number((metadata.row_groups[g] as { num_rows: bigint }).num_rows)
+    const groupEnd = groupStart + groupRows
+    if (groupRows === 0) continue
+    let columns: Map<string, DecodedArray>
+    try {
+      columns = await readRowGroup(file, metadata, decodeUtf8, groupStart, groupEnd)
+    } catch (error) {
+      throw new Error(
+        `corrupt parquet data in row group ${g} (rows ${groupStart}–${groupEnd - 1}): ${messageOf(error)}`,
+        { cause: error },
+      )
+    }
+    for (const [name, scale] of decimalScales) {
+      const values = columns.get(name)
+      if (values) columns.set(name, Array.from(values as ArrayLike<unknown>, (v) => decimalFromUnscaled(v, scale)))
+    }
+    const decoder = rowDecoder(fields, names, columns, groupStart)
+    for (let i = 0; i < groupRows;) {
+      const end = Math.min(groupRows, i + batchRows - batch.rowsRead)
+      decoder(i, end, batch)
+      batch.rowsRead += end - i
+      i = end
+      if (batch.rowsRead >= batchRows) {
+        yield batch
+        batch = { events: [], rejected: [], rowsRead: 0 }
+      }
+    }
+    groupStart = groupEnd
+  }
+  if (batch.rowsRead > 0) yield batch
+}
+
+/** The file's metadata, or an error that says the file is not (valid) parquet. */
+async function readMetadata(file: AsyncBuffer): Promise<FileMetaData> {
+  if (file.byteLength < 12) {
+    throw new Error(`not a parquet file: ${file.byteLength} bytes is too short to hold one`)
+  }
+  const tail = new Uint8Array(await file.slice(file.byteLength - 4, file.byteLength))
+  if (tail[0] !== 0x50 || tail[1] !== 0x41 || tail[2] !== 0x52 || tail[3] !== 0x31) {
+    throw new Error('not a parquet file: it does not end with the PAR1 magic bytes')
+  }
+  try {
+    return await parquetMetadataAsync(file, { parsers })
+  } catch (error) {
+    throw new Error(`corrupt parquet footer: ${messageOf(error)}`, { cause: error })
+  }
+}
+
+/**
+ * hyparquet turns DECIMAL columns into floats, which loses digits. This hands back
+ * metadata whose top-level DECIMAL columns read as their unscaled integers, and the scale
+ * of each, so they can be formatted exactly. A DECIMAL stored as BYTE_ARRAY would
+ * otherwise be decoded as UTF-8, so text decoding of unannotated bytes is then left to us.
+ */
+function unscaledDecimals(metadata: FileMetaData): {
+  metadata: FileMetaData
+  decimalScales: Map<string, number>
+  utf8: boolean
+} {
+  const decimalScales = new Map<string, number>()
+  let decodeUtf8 = true
+  const schema: SchemaElement[] = metadata.schema.slice()
+  for (const child of parquetSchema(metadata).children) {
+    const element = child.element
+    const isDecimal = element.converted_type === 'DECIMAL' || element.logical_type?.type === 'DECIMAL'
+    if (child.children.length > 0 || !isDecimal) continue
+    const scale = element.logical_type?.type === 'DECIMAL' ? element.logical_type.scale : element.scale ?? 0
+    decimalScales.set(element.name, scale)
+    if (element.type === 'BYTE_ARRAY') decodeUtf8 = false
+    const index = metadata.schema.indexOf(element)
+    schema[index] = { ...element, converted_type: undefined, logical_type: undefined }
+  }
+  if (decimalScales.size === 0) return { metadata, decimalScales, utf8: true }
+  return { metadata: { ...metadata, schema }, decimalScales, utf8: decodeUtf8 }
+}
+
+/** Every column of rows [rowStart, rowEnd), one array per top-level column, by name. */
+async function readRowGroup(
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  decodeUtf8: boolean,
+  rowStart: number,
+  rowEnd: number,
+): Promise<Map<string, DecodedArray>> {
+  const chunks = new Map<string, ColumnData[]>()
+  await parquetRead({
+    file, metadata, rowStart, rowEnd, compressors, parsers, utf8: decodeUtf8,
+    onChunk(chunk) {
+      const list = chunks.get(chunk.columnName)
+      if (list) list.push(chunk)
+      else chunks.set(chunk.columnName, [chunk])
+    },
+  })
+  const columns = new Map<string, DecodedArray>()
+  const length = rowEnd - rowStart
+  for (const [name, list] of chunks) {
+    const only = list[0] as ColumnData
+    if (list.length === 1 && only.rowStart === rowStart && only.columnData.length === length) {
+      columns.set(name, only.columnData)
+      continue
+    }
+    // Pages can reach past the requested rows; keep exactly [rowStart, rowEnd).
+    const values: unknown[] = new Array(length).fill(null)
+    for (const chunk of list) {
+      const from = Math.max(chunk.rowStart, rowStart)
+      const to = Math.min(chunk.rowEnd, rowEnd)
+      for (let r = from; r < to; r++) values[r - rowStart] = chunk.columnData[r - chunk.rowStart]
+    }
+    columns.set(name, values)
+  }
+  return columns
+}
+
+/** The file's name for each source field (`undefined` when absent). */
+interface Fields {
+  twapId: string
+  user: string
+  time: string | undefined
+  placed: string | undefined
+  coin: string | undefined
+  side: string | undefined
+  sz: string | undefined
+  executedSz: string | undefined
+  executedNtl: string | undefined
+  status: string | undefined
+  minutes: string | undefined
+  reduceOnly: string | undefined
+  randomize: string | undefined
+}
+
+/**
+ * Finds each mapped column by its exact name, else case-insensitively (lake catalogs
+ * often lower-case names: `state_executedsz`). Throws `SchemaError` naming every missing
+ * required column.
+ */
+function resolveColumns(names: string[]): Fields {
+  const find = (wanted: string): string | undefined => {
+    if (names.includes(wanted)) return wanted
+    const lower = wanted.toLowerCase()
+    return names.find((name) => name.toLowerCase() === lower)
+  }
+  const twapId = find('twap_id')
+  const user = find('state_user')
+  const time = find('time')
+  const placed = find('state_timestamp')
+  const missing: string[] = []
+  if (twapId === undefined) missing.push('twap_id')
+  if (user === undefined) missing.push('state_user')
+  if (time === undefined && placed === undefined) missing.push('time or state_timestamp')
+  if (twapId === undefined || user === undefined || missing.length > 0) throw new SchemaError(missing, names)
+  return {
+    twapId, user, time, placed,
+    coin: find('state_coin'),
+    side: find('state_side'),
+    sz: find('state_sz'),
+    executedSz: find('state_executedSz'),
+    executedNtl: find('state_executedNtl'),
+    status: find('status'),
+    minutes: find('state_minutes'),
+    reduceOnly: find('state_reduceOnly'),
+    randomize: find('state_randomize'),
+  }
+}
+
+type Column = ArrayLike<unknown> | undefined
+
+/**
+ * A function decoding rows [from, to) of one row group into `batch`. Columns are looked
+ * up once here so the per-row loop only indexes arrays.
+ */
+function rowDecoder(
+  fields: Fields,
+  names: string[],
+  columns: Map<string, DecodedArray>,
+  groupStart: number,
+): (from: number, to: number, batch: DecodedBatch) => void {
+  const column = (name: string | undefined): Column =>
+    name === undefined ? undefined : (columns.get(name) as ArrayLike<unknown> | undefined)
+  const twapIds = column(fields.twapId)
+  const users = column(fields.user)
+  const times = column(fields.time)
+  const placedTimes = column(fields.placed)
+  const coins = column(fields.coin)
+  const sides = column(fields.side)
+  const sizes = column(fields.sz)
+  const executedSizes = column(fields.executedSz)
+  const executedNotionals = column(fields.executedNtl)
+  const statuses = column(fields.status)
+  const minutes = column(fields.minutes)
+  const reduceOnlys = column(fields.reduceOnly)
+  const randomizes = column(fields.randomize)
+
+  // Raw JSON pieces: `{"a":` then `,"b":` …, each followed by its cell, then `}`.
+  const rawKeys = names.map((name, k) => (k === 0 ? '{' : ',') + jsonString(name) + ':')
+  const rawColumns = names.map((name) => column(name))
+  const rawCells = names.map(() => memoizeStrings(jsonValue))
+  const toWallet = memoizeStrings(wallet)
+  const rawCount = names.length
+  // Joined rather than appended: `+=` leaves a rope of one node per piece alive in every
+  // event, which more than doubles the memory a batch holds and the time GC spends on it.
+  const rawParts: string[] = []
+  for (let k = 0; k < rawCount; k++) rawParts.push(rawKeys[k] as string, '')
+  rawParts.push('}')
+
+  return (from, to, batch) => {
+    const { events, rejected } = batch
+    for (let i = from; i < to; i++) {
+      const twapValue = twapIds?.[i]
+      const twapId = integerText(twapValue)
+      if (twapId === null) {
+        rejected.push({ row: groupStart + i, reason: isAbsent(twapValue) ? 'missing twap_id' : `invalid twap_id ${preview(twapValue)}` })
+        continue
+      }
+      const userValue = users?.[i]
+      const address = toWallet(userValue)
+      if (address === null) {
+        rejected.push({
+          row: groupStart + i,
+          reason: isAbsent(userValue) ? 'missing state_user (wallet)' : `invalid wallet in state_user ${preview(userValue)}: expected 0x and 40 hex digits`,
+        })
+        continue
+      }
+      const placedAt = placedTimes === undefined ? null : normalizeTime(placedTimes[i])
+      const ts = (times === undefined ? null : normalizeTime(times[i])) ?? placedAt
+      if (ts === null) {
+        rejected.push({ row: groupStart + i, reason: `no usable time: ${timeValues(fields, times?.[i], placedTimes?.[i])}` })
+        continue
+      }
+      for (let k = 0; k < rawCount; k++) {
+        const values = rawColumns[k]
+        rawParts[2 * k + 1] = values === undefined ? 'null' : (rawCells[k] as (value: unknown) => string)(values[i])
+      }
+      const raw = rawParts.join('')
+      events.push({
+        twapId,
+        wallet: address,
+        ts,
+        asset: coins === undefined ? null : text(coins[i]),
+        side: sides === undefined ? null : text(sides[i]),
+        sizeRequested: sizes === undefined ? null : decimalText(sizes[i]),
+        sizeExecuted: executedSizes === undefined ? null : decimalText(executedSizes[i]),
+        notionalExecuted: executedNotionals === undefined ? null : decimalText(executedNotionals[i]),
+        status: statuses === undefined ? null : statusText(statuses[i]),
+        durationMinutes: minutes === undefined ? null : int32(minutes[i]),
+        placedAt,
+        reduceOnly: reduceOnlys === undefined ? null : boolean(reduceOnlys[i]),
+        randomize: randomizes === undefined ? null : boolean(randomizes[i]),
+        raw,
+      })
+    }
+  }
+}
+
+function isAbsent(value: unknown): boolean {
+  return value === null || value === undefined || (typeof value === 'string' && value.trim() === '')
+}
+
+/** A cell as short JSON for an error message. */
+function preview(value: unknown): string {
+  const json = jsonValue(value)
+  return json.length > 60 ? json.slice(0, 57) + '…' : json
+}
+
+function timeValues(fields: Fields, time: unknown, placed: unknown): string {
+  const parts: string[] = []
+  if (fields.time !== undefined) parts.push(`${fields.time}=${describeTime(time)}`)
+  if (fields.placed !== undefined) parts.push(`${fields.placed}=${describeTime(placed)}`)
+  return parts.join(', ') + ' (need an instant between 2000 and 2100)'
+}
+
+function describeTime(value: unknown): string {
+  if (isAbsent(value)) return 'null'
+  return preview(value instanceof ParquetTimestamp ? value.value : value)
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
