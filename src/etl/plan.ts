@@ -1,0 +1,69 @@
+import type { LoggedObject } from '../store/ingest-log.ts'
+
+/** An object the ETL may ingest: from S3, or a local file when `path` is set. */
+export interface SourceObject {
+  key: string
+  size: number
+  etag: string | null
+  lastModified: Date
+  path?: string
+}
+
+/** Why an object is to be fetched. */
+export type FetchReason = 'new' | 'changed' | 'retry' | 'forced'
+
+export interface PlannedObject extends SourceObject {
+  reason: FetchReason
+  /** It was seen before, so rows of an earlier version may exist: they are replaced in the same transaction. */
+  replaces: boolean
+}
+
+export interface Plan {
+  fetch: PlannedObject[]
+  /** Objects already ingested with the same ETag and LastModified. */
+  unchanged: number
+  bytes: number
+}
+
+/**
+ * Compares the objects found with the ingest log and returns what to fetch, in key order:
+ * objects never seen, objects whose ETag or LastModified changed since, objects whose last
+ * attempt failed, and with `force` everything.
+ */
+export function planObjects(objects: readonly SourceObject[], log: ReadonlyMap<string, LoggedObject>, force = false): Plan {
+  const fetch: PlannedObject[] = []
+  let unchanged = 0
+  for (const object of objects) {
+    const logged = log.get(object.key)
+    const reason = fetchReason(object, logged, force)
+    if (reason) fetch.push({ ...object, reason, replaces: logged !== undefined })
+    else unchanged++
+  }
+  fetch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  return { fetch, unchanged, bytes: fetch.reduce((sum, o) => sum + o.size, 0) }
+}
+
+function fetchReason(object: SourceObject, logged: LoggedObject | undefined, force: boolean): FetchReason | null {
+  if (!logged) return 'new'
+  if (logged.failed) return 'retry'
+  if (logged.etag !== object.etag || logged.lastModified !== object.lastModified.toISOString()) return 'changed'
+  return force ? 'forced' : null
+}
+
+/** Requester-pays prices in us-east-1 (UPSTREAM.md), in US dollars. */
+export const PRICES = { perGbTransfer: 0.09, perThousandList: 0.005, perThousandGet: 0.0004 } as const
+
+export interface CostEstimate {
+  listRequests: number
+  getRequests: number
+  bytes: number
+  usd: number
+}
+
+/** What the requester pays for `listRequests` LISTs and GETs of `bytes` over `getRequests` objects. */
+export function estimateCost(listRequests: number, getRequests: number, bytes: number): CostEstimate {
+  const usd = (bytes / 1e9) * PRICES.perGbTransfer +
+    (listRequests / 1000) * PRICES.perThousandList +
+    (getRequests / 1000) * PRICES.perThousandGet
+  return { listRequests, getRequests, bytes, usd }
+}

@@ -1,0 +1,245 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { S3Client } from '@aws-sdk/client-s3'
+import type { Logger } from 'pino'
+import type { Config } from '../config.ts'
+import type { RejectedRow } from '../decode/event.ts'
+import { decodeParquet, openParquetFile } from '../decode/parquet.ts'
+import type { Metrics } from '../metrics.ts'
+import { createS3Client, describeS3Error, downloadObject, headObject, isIngestibleKey, listObjects } from '../source/s3.ts'
+import { listLocalFiles } from '../source/local.ts'
+import type { Db } from '../store/db.ts'
+import { readIngestLog, recordIngest } from '../store/ingest-log.ts'
+import { createLoader } from '../store/load.ts'
+import { withEtlLock } from './lock.ts'
+import { estimateCost, planObjects, type CostEstimate, type Plan, type PlannedObject, type SourceObject } from './plan.ts'
+
+/** Which objects a run considers (the mutually exclusive modes of `hl-twap etl`). */
+export type EtlSource =
+  | { kind: 'incremental'; since?: Date }
+  | { kind: 'object'; key: string }
+  | { kind: 'local'; paths: string[] }
+
+export interface EtlOptions {
+  source: EtlSource
+  dryRun?: boolean
+  force?: boolean
+  maxBytes?: number
+  concurrency?: number
+}
+
+export interface ObjectResult {
+  key: string
+  ok: boolean
+  error?: string
+  bytes: number
+  inserted: number
+  duplicate: number
+  rejected: number
+  /** The first few rejected rows, to show the user why. */
+  rejections: RejectedRow[]
+  durationMs: number
+}
+
+export interface EtlSummary {
+  dryRun: boolean
+  objectsOk: number
+  objectsFailed: number
+  objectsSkipped: number
+  rowsInserted: number
+  rowsDuplicate: number
+  rowsRejected: number
+  bytes: number
+  cost: CostEstimate
+  durationMs: number
+  failures: { key: string; error: string }[]
+  planned: PlannedObject[]
+}
+
+/** Receives progress; `progress.ts` turns it into a bar on a terminal or log lines. */
+export interface EtlReporter {
+  planned(plan: Plan, cost: CostEstimate, dryRun: boolean): void
+  bytes(n: number): void
+  rows(n: number): void
+  objectDone(result: ObjectResult): void
+  finished(summary: EtlSummary): void
+}
+
+export interface EtlDeps {
+  db: Db
+  config: Config
+  logger: Logger
+  metrics?: Metrics
+  reporter?: EtlReporter
+  /** An S3 client to use instead of one built from the configuration. */
+  s3?: S3Client
+}
+
+/** A run refused before it fetched anything (over `--max-bytes`, a marker named by `--object-key`…). */
+export class EtlRefusedError extends Error {
+  override name = 'EtlRefusedError'
+}
+
+const MAX_REJECTIONS_SHOWN = 5
+
+/**
+ * One ETL run: takes the database's ETL lock, finds the candidate objects, plans what to
+ * fetch against the ingest log, and ingests each object in its own transaction together
+ * with its log entry, several at a time. A failing object is logged with its error and
+ * the rest go on. Returns the run's summary; throws only when the run as a whole cannot
+ * proceed (busy, listing fails, refused).
+ */
+export async function runEtl(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
+  const { db, metrics } = deps
+  try {
+    const summary = await withEtlLock(db, () => run(deps, options))
+    if (!summary.dryRun) {
+      metrics?.runs.inc({ result: summary.objectsFailed ? 'failed' : 'success' })
+      metrics?.lastRunSeconds.set(summary.durationMs / 1000)
+      if (!summary.objectsFailed) metrics?.lastSuccess.set(Date.now() / 1000)
+    }
+    return summary
+  } catch (err) {
+    metrics?.runs.inc({ result: (err as Error).name === 'EtlBusyError' ? 'busy' : 'failed' })
+    throw err
+  }
+}
+
+async function run(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
+  const { db, config, logger, metrics, reporter } = deps
+  const started = performance.now()
+  const needsS3 = options.source.kind !== 'local'
+  const s3 = needsS3 ? (deps.s3 ?? createS3Client(config.s3)) : undefined
+  const { objects, listRequests } = await findObjects(options.source, s3, config)
+  const plan = planObjects(objects, await readIngestLog(db), options.force)
+  const cost = needsS3 ? estimateCost(listRequests, plan.fetch.length, plan.bytes) : estimateCost(0, 0, 0)
+  reporter?.planned(plan, cost, Boolean(options.dryRun))
+  logger.debug({ objects: objects.length, fetch: plan.fetch.length, unchanged: plan.unchanged, bytes: plan.bytes }, 'etl plan')
+
+  const summary: EtlSummary = {
+    dryRun: Boolean(options.dryRun), objectsOk: 0, objectsFailed: 0, objectsSkipped: plan.unchanged,
+    rowsInserted: 0, rowsDuplicate: 0, rowsRejected: 0, bytes: 0, cost, durationMs: 0, failures: [], planned: plan.fetch,
+  }
+  if (options.maxBytes !== undefined && needsS3 && plan.bytes > options.maxBytes) {
+    throw new EtlRefusedError(`this run would download ${plan.bytes} bytes in ${plan.fetch.length} objects, over --max-bytes ${options.maxBytes}; nothing was fetched`)
+  }
+  metrics?.objects.inc({ outcome: 'skipped' }, plan.unchanged)
+  if (!options.dryRun && plan.fetch.length > 0) {
+    const tmp = needsS3 ? await mkdtemp(join(tmpdir(), 'hl-twap-')) : undefined
+    try {
+      const queue = [...plan.fetch]
+      const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
+        for (let object = queue.shift(); object; object = queue.shift()) {
+          const result = await ingestObject(deps, object, s3, tmp)
+          tally(summary, result)
+          metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
+          metrics?.rows.inc({ outcome: 'inserted' }, result.inserted)
+          metrics?.rows.inc({ outcome: 'duplicate' }, result.duplicate)
+          metrics?.rows.inc({ outcome: 'rejected' }, result.rejected)
+          reporter?.objectDone(result)
+        }
+      })
+      await Promise.all(workers)
+    } finally {
+      if (tmp) await rm(tmp, { recursive: true, force: true })
+    }
+  }
+  summary.cost = needsS3 ? estimateCost(listRequests, summary.objectsOk + summary.objectsFailed, summary.bytes) : cost
+  if (options.dryRun) summary.cost = cost
+  summary.durationMs = performance.now() - started
+  reporter?.finished(summary)
+  return summary
+}
+
+function tally(summary: EtlSummary, r: ObjectResult): void {
+  if (r.ok) summary.objectsOk++
+  else {
+    summary.objectsFailed++
+    summary.failures.push({ key: r.key, error: r.error ?? 'unknown error' })
+  }
+  summary.rowsInserted += r.inserted
+  summary.rowsDuplicate += r.duplicate
+  summary.rowsRejected += r.rejected
+  summary.bytes += r.bytes
+}
+
+async function findObjects(source: EtlSource, s3: S3Client | undefined, config: Config): Promise<{ objects: SourceObject[]; listRequests: number }> {
+  if (source.kind === 'local') return { objects: await listLocalFiles(source.paths), listRequests: 0 }
+  try {
+    if (source.kind === 'object') {
+      const object = await headObject(s3!, config.s3, source.key)
+      if (!isIngestibleKey(object.key, object.size)) throw new EtlRefusedError(`${source.key} is not a parquet object (or is empty); nothing to ingest`)
+      return { objects: [object], listRequests: 0 }
+    }
+    const objects: SourceObject[] = []
+    let listed = 0
+    for await (const object of listObjects(s3!, config.s3)) {
+      listed++
+      if (!isIngestibleKey(object.key, object.size)) continue
+      if (source.since && object.lastModified < source.since) continue
+      objects.push(object)
+    }
+    return { objects, listRequests: Math.max(1, Math.ceil(listed / 1000)) }
+  } catch (err) {
+    if (err instanceof EtlRefusedError) throw err
+    throw new Error(`cannot list s3://${config.s3.bucket}/${source.kind === 'object' ? source.key : config.s3.prefix}: ${describeS3Error(err)}`)
+  }
+}
+
+let downloads = 0
+
+async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client | undefined, tmp: string | undefined): Promise<ObjectResult> {
+  const { db, config, reporter, metrics } = deps
+  const started = performance.now()
+  const result: ObjectResult = { key: object.key, ok: false, bytes: 0, inserted: 0, duplicate: 0, rejected: 0, rejections: [], durationMs: 0 }
+  let path = object.path
+  try {
+    if (!path) {
+      path = join(tmp!, `${++downloads}.parquet`)
+      try {
+        await downloadObject(s3!, config.s3, object, path, {
+          onBytes: (n) => {
+            result.bytes += n
+            metrics?.bytes.inc(n)
+            reporter?.bytes(n)
+          },
+        })
+      } catch (err) {
+        throw new Error(`download failed: ${describeS3Error(err)}`)
+      }
+    }
+    const file = await openParquetFile(path)
+    await db.transaction(async (tx) => {
+      const loader = await createLoader(tx, object.key)
+      if (object.replaces) await loader.replacePrevious()
+      for await (const batch of decodeParquet(file)) {
+        const counts = await loader.add(batch.events)
+        result.inserted += counts.inserted
+        result.duplicate += counts.duplicate
+        result.rejected += batch.rejected.length
+        if (result.rejections.length < MAX_REJECTIONS_SHOWN) result.rejections.push(...batch.rejected.slice(0, MAX_REJECTIONS_SHOWN - result.rejections.length))
+        reporter?.rows(batch.rowsRead)
+      }
+      result.durationMs = Math.round(performance.now() - started)
+      await recordIngest(tx, {
+        key: object.key, etag: object.etag, lastModified: object.lastModified.toISOString(), sizeBytes: object.size,
+        rowsIngested: result.inserted, rowsDuplicate: result.duplicate, rowsRejected: result.rejected,
+        errorText: null, durationMs: result.durationMs,
+      })
+    })
+    result.ok = true
+  } catch (err) {
+    result.ok = false
+    result.error = (err as Error).message
+    result.inserted = result.duplicate = result.rejected = 0
+    result.durationMs = Math.round(performance.now() - started)
+    await recordIngest(db, {
+      key: object.key, etag: object.etag, lastModified: object.lastModified.toISOString(), sizeBytes: object.size,
+      rowsIngested: 0, rowsDuplicate: 0, rowsRejected: 0, errorText: result.error, durationMs: result.durationMs,
+    }).catch((logErr) => deps.logger.error({ key: object.key, err: logErr }, 'could not record the failure in the ingest log'))
+  } finally {
+    if (path && path !== object.path) await rm(path, { force: true })
+  }
+  return result
+}
