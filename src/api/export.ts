@@ -1,0 +1,80 @@
+import { Readable } from 'node:stream'
+import { stringify } from 'csv-stringify/sync'
+import type { Queryable } from '../store/db.ts'
+import { positionOf, twapEventsInRange, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
+import { CSV_COLUMNS, groupEvents, toCsvRecord, toTwap } from './twap-json.ts'
+
+/** TWAPs fetched per query while exporting: big enough to amortise a query, small in memory. */
+export const EXPORT_CHUNK = 2000
+
+/**
+ * The TWAPs of `range` after `after`, newest first, in chunks: the same keyset page query
+ * as the JSON API run again from the end of each chunk, so an export of any size holds
+ * two chunks in memory and each query costs the same however deep into the range it is.
+ * The next chunk is asked for before this one is handed out, so the database works while
+ * the caller formats and sends (formatting CSV costs about as much as the query).
+ */
+export async function* twapChunks(db: Queryable, range: TwapRange, after: PagePosition | null, withRaw: boolean, chunk = EXPORT_CHUNK): AsyncGenerator<TwapSummaryRow[]> {
+  const fetch = (from: PagePosition | null) => {
+    const rows = twapPage(db, range, from, chunk, withRaw)
+    // Handled now, awaited later: a query failing while the caller still holds the previous
+    // chunk (or after the client went away) must not become an unhandled rejection.
+    rows.catch(() => {})
+    return rows
+  }
+  let next: Promise<TwapSummaryRow[]> | null = fetch(after)
+  while (next) {
+    const rows: TwapSummaryRow[] = await next
+    next = rows.length === chunk ? fetch(positionOf(rows[rows.length - 1]!)) : null
+    if (rows.length > 0) yield rows
+  }
+}
+
+/**
+ * The export of `range` after `after` as a byte stream of `format` (csv or ndjson). Runs
+ * the first query before returning, so a database outage is still answered with a 503
+ * rather than a 200 cut short; later chunks are read as the client takes them.
+ */
+export async function openExport(db: Queryable, range: TwapRange, after: PagePosition | null, format: 'csv' | 'ndjson', withEvents: boolean): Promise<Readable> {
+  const chunks = twapChunks(db, range, after, format === 'ndjson')
+  const first = await chunks.next()
+  async function* all() {
+    if (first.done) return
+    yield first.value
+    yield* chunks
+  }
+  return format === 'csv' ? csvStream(range.wallet, all()) : ndjsonStream(db, range, all(), withEvents)
+}
+
+/**
+ * CSV: a header row, then one line per TWAP (see `CSV_COLUMNS`). Each chunk becomes one
+ * string, so the response is written in a few large pieces rather than one per TWAP.
+ */
+function csvStream(wallet: string, chunks: AsyncIterable<TwapSummaryRow[]>): Readable {
+  const options = { columns: [...CSV_COLUMNS], cast: { boolean: (value: boolean) => (value ? 'true' : 'false') } }
+  async function* text() {
+    let header = true
+    for await (const rows of chunks) {
+      yield stringify(rows.map((row) => toCsvRecord(wallet, row)), { ...options, header })
+      header = false
+    }
+    if (header) yield stringify([], { ...options, header })
+  }
+  return Readable.from(text(), { objectMode: false })
+}
+
+/**
+ * NDJSON: one JSON TWAP a line, exactly as in the JSON page, with its `events` in the
+ * range when `withEvents` (fetched for each chunk in one query).
+ */
+function ndjsonStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSummaryRow[]>, withEvents: boolean): Readable {
+  async function* lines() {
+    for await (const rows of chunks) {
+      const events = withEvents ? groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id))) : undefined
+      let text = ''
+      for (const row of rows) text += JSON.stringify(toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)) + '\n'
+      yield text
+    }
+  }
+  return Readable.from(lines(), { objectMode: false })
+}

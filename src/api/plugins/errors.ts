@@ -1,0 +1,83 @@
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { PROBLEM_MEDIA_TYPE, type ParameterError, type ProblemBody } from '../schemas/problem.ts'
+import { parameterErrors } from './validation.ts'
+
+/** Thrown by a handler whose parameters passed their schemas but not its own checks. */
+export class InvalidParameters extends Error {
+  override name = 'InvalidParameters'
+  constructor(readonly errors: ParameterError[]) {
+    super(describe(errors))
+  }
+}
+
+/** An error carrying the HTTP status to answer with and a message safe to show a client. */
+export function httpError(statusCode: number, message: string): Error & { statusCode: number } {
+  return Object.assign(new Error(message), { statusCode })
+}
+
+/**
+ * True for an error that means the database cannot be reached (connection refused or
+ * lost, pool or embedded database closed, server shutting down), as opposed to an error in
+ * a query. Drivers mark query errors with a SQLSTATE; connection trouble has either no
+ * SQLSTATE or one of the classes 08 (connection), 53 (resources), 57 (operator), 58 (system).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57|58)/.test(code)
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true
+  const message = (err as { message?: unknown }).message
+  return typeof message === 'string' &&
+    /PGlite is closed|after calling end on the pool|Connection terminated|timeout exceeded when trying to connect|connection error/i.test(message)
+}
+
+/**
+ * Makes every error an RFC 9457 `application/problem+json` answer: 422 naming each bad
+ * parameter, 404 for unknown routes, 503 when the database is unreachable, the client
+ * errors Fastify and its plugins raise with their own status, and for anything else a 500
+ * that shows no internals (the log has them, under the request id the client got).
+ */
+export async function configureErrors(app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      const errors = parameterErrors(error.validation, error.validationContext ?? 'request')
+      return sendProblem(reply, 422, { title: 'Invalid request parameters', detail: describe(errors), errors })
+    }
+    if (error instanceof InvalidParameters) {
+      return sendProblem(reply, 422, { title: 'Invalid request parameters', detail: error.message, errors: error.errors })
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable')
+      return sendProblem(reply, 503, { detail: 'The database is unreachable; try again later.' })
+    }
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500
+    if (status >= 400 && status < 500) return sendProblem(reply, status, { detail: error.message })
+    request.log.error({ err: error }, 'request failed')
+    return sendProblem(reply, 500, { detail: `An unexpected error occurred; the server log has it under request id ${request.id}.` })
+  })
+
+  app.setNotFoundHandler((request: FastifyRequest, reply) =>
+    sendProblem(reply, 404, { detail: `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; see /docs.` }))
+}
+
+/**
+ * For Fastify's `frameworkErrors` option: the errors met before any route or hook runs (a
+ * URL that does not decode, a path parameter over the router's length limit), answered as
+ * problems like every other error, with the request id.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id)
+  const status = typeof error.statusCode === 'number' && error.statusCode < 500 ? error.statusCode : 400
+  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The URL is not valid (bad percent-encoding).'
+  sendProblem(reply, status, { detail })
+}
+
+/** Sends a problem body with `status` and the media type `application/problem+json`. */
+export function sendProblem(reply: FastifyReply, status: number, fields: Partial<ProblemBody> & { detail: string }): FastifyReply {
+  const body: ProblemBody = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, ...fields }
+  return reply.code(status).type(PROBLEM_MEDIA_TYPE).send(body)
+}
+
+function describe(errors: readonly ParameterError[]): string {
+  return errors.map((e) => `${e.parameter}: ${e.message}`).join('; ')
+}

@@ -1,0 +1,124 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Db } from '../../../../../store/db.ts'
+import { positionOf, twapEventsInRange, twapPage, type PagePosition, type TwapRange } from '../../../../../store/twap-queries.ts'
+import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
+import { openExport } from '../../../../export.ts'
+import { compactInstant, formatInstant, parseInstant } from '../../../../instant.ts'
+import { InvalidParameters } from '../../../../plugins/errors.ts'
+import { problemResponses } from '../../../../schemas/problem.ts'
+import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery, type ExportFormat } from '../../../../schemas/twaps.ts'
+import type { ParameterError } from '../../../../schemas/problem.ts'
+import { groupEvents, toTwap } from '../../../../twap-json.ts'
+
+const MEDIA_TYPES: Record<ExportFormat, string> = {
+  json: 'application/json',
+  csv: 'text/csv',
+  ndjson: 'application/x-ndjson',
+}
+
+/**
+ * `GET /api/v1/twaps`: a wallet's TWAPs in a time range, newest first, each summarised by
+ * its latest event in the range; a page as JSON, or the whole range streamed as CSV or
+ * NDJSON. Closing the app lets exports in flight finish: Fastify's close waits for open
+ * responses before the caller closes the database.
+ */
+const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+  app.get('', {
+    schema: {
+      summary: 'A wallet\'s TWAPs in a time range',
+      description: 'Rows of the wallet with start ≤ ts ≤ end (and the asset), grouped by TWAP; each TWAP is its latest row in the range (on equal times the terminal status wins); TWAPs newest first, `limit` to a page, `next_cursor` to the next. With `format=csv` or `format=ndjson` (or the matching Accept header) the whole range is streamed, one line per TWAP.',
+      tags: ['twaps'],
+      querystring: TwapsQuery,
+      response: {
+        200: {
+          description: 'A page of TWAPs, or the export.',
+          content: {
+            'application/json': { schema: TwapsPage },
+            'text/csv': { schema: { type: 'string', description: 'Header row, then one line per TWAP.' } },
+            'application/x-ndjson': { schema: { type: 'string', description: 'One JSON TWAP a line.' } },
+          },
+        },
+        ...problemResponses(401, 422, 429, 503),
+      },
+    },
+  }, async (request, reply) => {
+    const query = request.query
+    const { range, after, startMicros, endMicros, limit } = resolveQuery(query)
+    const withEvents = query.latest_per_twap === 'false' || query.latest_per_twap === '0'
+    const format = query.format ?? formatFromAccept(request.headers.accept)
+
+    if (format !== 'json') {
+      const stream = await openExport(db, range, after, format, withEvents)
+      const filename = `twaps_${range.wallet}_${compactInstant(startMicros)}_${compactInstant(endMicros)}.${format}`
+      return reply
+        .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
+        .header('content-disposition', `attachment; filename="${filename}"`)
+        // The type provider types bodies by the response schemas; a stream is sent as it is.
+        .send(stream as unknown as string)
+    }
+
+    const rows = await twapPage(db, range, after, limit + 1)
+    const more = rows.length > limit
+    if (more) rows.length = limit
+    const events = withEvents ? groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id))) : undefined
+    const last = rows[rows.length - 1]
+    return {
+      wallet: range.wallet,
+      start: range.start,
+      end: range.end,
+      twaps: rows.map((row) => toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)),
+      next_cursor: more && last ? encodeCursor(positionOf(last), range) : null,
+    }
+  })
+}
+
+export default twaps
+
+/**
+ * The checks no schema can make: `start` not after `end`, and a cursor issued for this
+ * same query. Throws `InvalidParameters` naming each failure.
+ */
+function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePosition | null; startMicros: bigint; endMicros: bigint; limit: number } {
+  const errors: ParameterError[] = []
+  const limit = query.limit ?? DEFAULT_LIMIT
+  // Ajv's type coercion lets `limit=1e400` through as Infinity, past the schema's maximum.
+  if (!Number.isSafeInteger(limit) || limit > MAX_LIMIT) errors.push({ parameter: 'limit', message: `must be an integer from 1 to ${MAX_LIMIT}` })
+  // The schema's `instant` format has accepted both already.
+  const startMicros = parseInstant(query.start)!
+  const endMicros = parseInstant(query.end)!
+  if (startMicros > endMicros) {
+    errors.push({ parameter: 'start', message: 'must not be after end' }, { parameter: 'end', message: 'must not be before start' })
+  }
+  const range: TwapRange = {
+    wallet: query.wallet.toLowerCase(),
+    start: formatInstant(startMicros),
+    end: formatInstant(endMicros),
+    asset: query.asset ?? null,
+  }
+  let after: PagePosition | null = null
+  if (query.cursor !== undefined) {
+    after = decodeCursor(query.cursor, range)
+    if (!after) errors.push({ parameter: 'cursor', message: 'must be the next_cursor of a previous page of this same query (wallet, start, end, asset)' })
+  }
+  if (errors.length > 0) throw new InvalidParameters(errors)
+  return { range, after, startMicros, endMicros, limit }
+}
+
+/**
+ * The format an `Accept` header prefers among JSON, CSV and NDJSON (by q-value, then
+ * order); JSON when it names none of them. Parsed here because the few lines beat a
+ * dependency for three media types.
+ */
+function formatFromAccept(accept: string | undefined): ExportFormat {
+  if (!accept) return 'json'
+  const byType = new Map(Object.entries(MEDIA_TYPES).map(([format, type]) => [type, format as ExportFormat]))
+  let best: { format: ExportFormat; q: number } | undefined
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase())
+    const format = byType.get(type)
+    const qParam = params.find((p) => p.startsWith('q='))
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2))
+    if (format && q > 0 && (!best || q > best.q)) best = { format, q }
+  }
+  return best?.format ?? 'json'
+}

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Config } from '../../config.ts'
+import { isoFromPg, type Db } from '../../store/db.ts'
+import { lastSuccessfulIngest } from '../../store/ingest-log.ts'
+import { Health } from '../schemas/health.ts'
+
+/**
+ * `GET /healthz`: 200 while the database answers, `stale` when the newest object ingested
+ * without error is older than `HEALTH_STALE_AFTER_HOURS` (so monitoring can alert on a
+ * stopped pipeline without a load balancer pulling the API), 503 when the database does not
+ * answer. Before anything is ingested the status is ok: a fresh install is not stale.
+ */
+const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'> }> = async (app, { db, config }) => {
+  const staleAfterHours = config.health.staleAfterHours
+  app.get('/healthz', {
+    schema: {
+      summary: 'Health of the API, its database and the ingest pipeline',
+      tags: ['operations'],
+      security: [],
+      response: {
+        200: { description: 'The database answers; status ok or stale.', content: { 'application/json': { schema: Health } } },
+        503: { description: 'The database is unreachable; status unavailable.', content: { 'application/json': { schema: Health } } },
+      },
+    },
+  }, async (request, reply) => {
+    let last
+    try {
+      last = await lastSuccessfulIngest(db)
+    } catch (err) {
+      request.log.warn({ err }, 'health check: database unavailable')
+      return reply.code(503).send({
+        status: 'unavailable',
+        database: { status: 'unavailable', engine: db.engine },
+        last_ingested: null,
+        stale_after_hours: staleAfterHours,
+      } satisfies Health)
+    }
+    const stale = last !== null && last.ageSeconds > staleAfterHours * 3600
+    return {
+      status: stale ? 'stale' : 'ok',
+      database: { status: 'ok', engine: db.engine },
+      last_ingested: last && {
+        s3_object_key: last.key,
+        ingested_at: isoFromPg(last.ingestedAt),
+        age_seconds: Math.max(0, Math.round(last.ageSeconds)),
+      },
+      stale_after_hours: staleAfterHours,
+    } satisfies Health
+  })
+}
+
+export default healthz

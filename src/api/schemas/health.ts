@@ -1,0 +1,24 @@
+import { Type, type Static } from 'typebox'
+
+/** The health resource: what `/healthz` reports to load balancers and monitoring. */
+export const Health = Type.Object({
+  status: Type.Unsafe<'ok' | 'stale' | 'unavailable'>({
+    type: 'string',
+    enum: ['ok', 'stale', 'unavailable'],
+    description: 'ok; stale when the newest ingested object is older than the threshold (still HTTP 200); unavailable when the database does not answer (HTTP 503).',
+  }),
+  database: Type.Object({
+    status: Type.Unsafe<'ok' | 'unavailable'>({ type: 'string', enum: ['ok', 'unavailable'] }),
+    engine: Type.Unsafe<'postgres' | 'pglite'>({ type: 'string', enum: ['postgres', 'pglite'] }),
+  }),
+  last_ingested: Type.Union([
+    Type.Object({
+      s3_object_key: Type.String(),
+      ingested_at: Type.String({ description: 'ISO-8601 UTC.' }),
+      age_seconds: Type.Number(),
+    }),
+    Type.Null(),
+  ], { description: 'The newest object ingested without error; null before the first.' }),
+  stale_after_hours: Type.Number({ description: 'Age of the newest ingested object beyond which status is stale.' }),
+})
+export type Health = Static<typeof Health>

@@ -1,0 +1,99 @@
+import { isoFromPg } from '../store/db.ts'
+import type { TwapEventRow, TwapHistoryRow as HistoryRowFromDb, TwapSummaryRow } from '../store/twap-queries.ts'
+import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
+
+type TwapEvent = NonNullable<Twap['events']>[number]
+
+/**
+ * A TWAP as the API shows it, from its summary row and, with `latest_per_twap=false`, its
+ * events in the range. Shared by the JSON page and the NDJSON export, so a line of the
+ * export is exactly a TWAP of the page.
+ */
+export function toTwap(row: TwapSummaryRow, events?: readonly TwapEventRow[]): Twap {
+  const twap: Twap = {
+    twap_id: row.twap_id,
+    asset: row.asset,
+    side: row.side,
+    status: row.status,
+    duration_minutes: row.duration_minutes,
+    latest_ts: isoFromPg(row.ts),
+    executed: { size: row.size_executed, notional: row.notional_executed },
+    requested_size: row.size_requested,
+    avg_price: row.avg_price,
+    created_at: isoFromPg(row.placed_at),
+    reduce_only: row.reduce_only,
+    randomize: row.randomize,
+    raw: row.raw_payload,
+  }
+  if (events) twap.events = events.map(toEvent)
+  return twap
+}
+
+function toEvent(row: TwapEventRow): TwapEvent {
+  return {
+    ts: isoFromPg(row.ts),
+    status: row.status,
+    executed: { size: row.size_executed, notional: row.notional_executed },
+    avg_price: row.avg_price,
+    raw: row.raw_payload,
+  }
+}
+
+/** Events grouped by TWAP id, each group keeping the query's order (oldest first). */
+export function groupEvents(rows: readonly TwapEventRow[]): Map<string, TwapEventRow[]> {
+  const groups = new Map<string, TwapEventRow[]>()
+  for (const row of rows) {
+    const group = groups.get(row.twap_id)
+    if (group) group.push(row)
+    else groups.set(row.twap_id, [row])
+  }
+  return groups
+}
+
+/** One event of a TWAP's history. */
+export function toHistoryRow(row: HistoryRowFromDb): TwapHistoryRow {
+  return {
+    wallet: row.wallet,
+    ts: isoFromPg(row.ts),
+    status: row.status,
+    asset: row.asset,
+    side: row.side,
+    duration_minutes: row.duration_minutes,
+    requested_size: row.size_requested,
+    executed: { size: row.size_executed, notional: row.notional_executed },
+    avg_price: row.avg_price,
+    created_at: isoFromPg(row.placed_at),
+    reduce_only: row.reduce_only,
+    randomize: row.randomize,
+    s3_object_key: row.s3_object_key,
+    raw: row.raw_payload,
+  }
+}
+
+/** The CSV export's columns, in order: one line per TWAP. */
+export const CSV_COLUMNS = [
+  'twap_id', 'wallet', 'asset', 'side', 'status', 'created_at', 'latest_ts', 'duration_minutes',
+  'requested_size', 'executed_size', 'executed_notional', 'avg_price', 'reduce_only', 'randomize',
+] as const
+
+export type CsvRecord = Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null>
+
+/** A TWAP as one CSV record of `wallet`'s export. */
+export function toCsvRecord(wallet: string, row: TwapSummaryRow): CsvRecord {
+  return {
+    twap_id: row.twap_id,
+    wallet,
+    asset: row.asset,
+    side: row.side,
+    status: row.status,
+    created_at: isoFromPg(row.placed_at),
+    latest_ts: isoFromPg(row.ts),
+    duration_minutes: row.duration_minutes,
+    requested_size: row.size_requested,
+    executed_size: row.size_executed,
+    executed_notional: row.notional_executed,
+    avg_price: row.avg_price,
+    reduce_only: row.reduce_only,
+    randomize: row.randomize,
+  }
+}
