@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { EtlBusyError } from './etl/lock.ts'
+import type { EtlSource } from './etl/run.ts'
+import { cronError } from './etl/cron.ts'
+import { createLogger } from './log.ts'
+import { createMetrics } from './metrics.ts'
+import { BusyError, StoreError } from './store/db.ts'
+import { openStore } from './store/open.ts'
+
+// Commands import what only they need when they run (Fastify, the AWS SDK, the parquet
+// writer), so `--help` and `sample` start at once.
+const etl = () => import('./etl/run.ts')
+const progress = () => import('./etl/progress.ts')
+const server = () => import('./serve.ts')
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 75 } as const
+
+const SAMPLE_FILE = fileURLToPath(new URL('../samples/twap-sample.parquet', import.meta.url))
+
+class ExitError extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message)
+  }
+}
+
+function config(): Config {
+  if (existsSync('.env')) process.loadEnvFile('.env')
+  return loadConfig()
+}
+
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive whole number`)
+  return n
+}
+
+const instant = (value: string) => {
+  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(value) ? value : `${value}Z`)
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an ISO-8601 date or time, e.g. 2025-11-01 or 2025-11-01T12:00:00Z')
+  return date
+}
+
+const program = new Command('hl-twap')
+  .description('Hyperliquid TWAP status events from the requester-pays S3 bucket, kept in PostgreSQL and served over a REST API.')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) })
+  .exitOverride()
+
+program.command('db').description('database maintenance').command('migrate')
+  .description('apply the pending schema migrations (start-up does this too)')
+  .action(async () => {
+    const cfg = config()
+    const logger = createLogger(cfg.logLevel)
+    const { db, applied } = await openStore(cfg)
+    await db.close()
+    logger.info({ applied, database: db.location }, applied.length ? `applied ${applied.length} migration(s)` : 'schema up to date')
+  })
+
+program.command('etl')
+  .description('ingest parquet objects from S3 (incremental by default) or local files')
+  .option('--incremental', 'list the bucket prefix and ingest every object not yet ingested (default)')
+  .addOption(new Option('--since <iso8601>', 'only objects whose LastModified is at or after this instant').argParser(instant))
+  .option('--object-key <key>', 'exactly one object')
+  .option('--local-file <path>', 'a local parquet file, or a directory of them (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--dry-run', 'plan only: list what would be fetched, its bytes and estimated cost; fetch nothing')
+  .addOption(new Option('--max-bytes <n>', 'refuse to start a run whose downloads exceed n bytes').argParser(positiveInt('--max-bytes')))
+  .addOption(new Option('--concurrency <n>', 'objects in flight at once (default ETL_CONCURRENCY, 4)').argParser(positiveInt('--concurrency')))
+  .option('--force', 're-ingest objects already ingested')
+  .action(async (opts: { since?: Date; objectKey?: string; localFile?: string[]; dryRun?: boolean; maxBytes?: number; concurrency?: number; force?: boolean; incremental?: boolean }) => {
+    const chosen = [opts.objectKey && '--object-key', opts.localFile && '--local-file', opts.incremental && '--incremental'].filter(Boolean)
+    if (chosen.length > 1) throw new ExitError(`${chosen.join(' and ')} cannot be combined`, EXIT.usage)
+    if (opts.since && (opts.objectKey || opts.localFile)) throw new ExitError('--since applies to the incremental listing only', EXIT.usage)
+    const source: EtlSource = opts.localFile ? { kind: 'local', paths: opts.localFile }
+      : opts.objectKey ? { kind: 'object', key: opts.objectKey }
+      : { kind: 'incremental', since: opts.since }
+    const cfg = config()
+    const logger = createLogger(cfg.logLevel)
+    const { db } = await openStore(cfg, { applicationName: 'hl-twap etl' })
+    try {
+      const { runEtl } = await etl()
+      const { logReporter, terminalReporter } = await progress()
+      const reporter = process.stderr.isTTY ? terminalReporter() : logReporter(logger)
+      const summary = await runEtl({ db, config: cfg, logger, metrics: createMetrics(), reporter }, {
+        source, dryRun: opts.dryRun, force: opts.force, maxBytes: opts.maxBytes, concurrency: opts.concurrency,
+      })
+      if (summary.objectsFailed) process.exitCode = EXIT.failed
+    } finally {
+      await db.close()
+    }
+  })
+
+program.command('serve')
+  .description('serve the REST API (and, with --schedule, the incremental ETL on a cron schedule)')
+  .option('--schedule <cron>', 'run the incremental ETL on this cron schedule, UTC (e.g. "30 0 * * *")')
+  .action(async (opts: { schedule?: string }) => {
+    const cfg = config()
+    if (opts.schedule) {
+      const error = cronError(opts.schedule)
+      if (error) throw new ExitError(`--schedule ${JSON.stringify(opts.schedule)} is not a valid cron expression: ${error}`, EXIT.usage)
+    }
+    const logger = createLogger(cfg.logLevel)
+    const { db, applied } = await openStore(cfg)
+    if (applied.length) logger.info({ applied }, 'migrations applied')
+    const { serve } = await server()
+    await serve({ db, config: cfg, logger, metrics: createMetrics(), schedule: opts.schedule })
+  })
+
+program.command('start')
+  .description('what `npm start` runs: migrate, load the bundled sample into an empty store, serve, and sync S3 daily when AWS credentials are configured')
+  .action(async () => {
+    const cfg = config()
+    const error = cronError(cfg.etl.schedule)
+    if (error) throw new ExitError(`ETL_SCHEDULE ${JSON.stringify(cfg.etl.schedule)} is not a valid cron expression: ${error}`, EXIT.usage)
+    const logger = createLogger(cfg.logLevel)
+    const { db, applied } = await openStore(cfg)
+    if (applied.length) logger.info({ applied, database: db.location }, 'migrations applied')
+    const metrics = createMetrics()
+    const { rows } = await db.query<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM etl_s3_ingest_log) AND NOT EXISTS (SELECT 1 FROM twap_status) AS empty')
+    const { runEtl } = await etl()
+    const { awsCredentialsConfigured, serve } = await server()
+    if (rows[0]?.empty) {
+      const summary = await runEtl({ db, config: cfg, logger, metrics }, { source: { kind: 'local', paths: [SAMPLE_FILE] } })
+      logger.info({ rows: summary.rowsInserted, file: 'samples/twap-sample.parquet' }, 'empty store: loaded the bundled sample data')
+    }
+    const schedule = awsCredentialsConfigured() ? cfg.etl.schedule : undefined
+    if (!schedule) logger.warn('S3 sync is off: no AWS credentials configured (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE to sync the bucket daily)')
+    await serve({ db, config: cfg, logger, metrics, schedule })
+  })
+
+program.command('sample')
+  .description('write the small sample parquet file (the one bundled under samples/)')
+  .option('--out <path>', 'where to write it', 'twap-sample.parquet')
+  .action(async (opts: { out: string }) => {
+    const { sampleParquet } = await import('./sample.ts')
+    await writeFile(opts.out, new Uint8Array(sampleParquet()))
+    process.stdout.write(`wrote ${opts.out}\n`)
+  })
+
+/** Turns every expected failure into one line on stderr and its exit code; no stack traces. */
+function exitCodeFor(err: unknown): { code: number; message?: string } {
+  const e = err as Error & { code?: string; exitCode?: number }
+  if (e.code?.startsWith('commander.')) return { code: e.exitCode === 0 ? EXIT.ok : EXIT.usage }
+  if (err instanceof ExitError) return { code: err.code, message: err.message }
+  if (err instanceof EtlBusyError || err instanceof BusyError) return { code: EXIT.busy, message: err.message }
+  if (err instanceof ConfigError || e.name === 'EtlRefusedError') return { code: EXIT.usage, message: e.message }
+  if (err instanceof StoreError) return { code: EXIT.failed, message: err.message }
+  return { code: EXIT.failed, message: e.message || String(err) }
+}
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  const { code, message } = exitCodeFor(err)
+  if (message) process.stderr.write(`hl-twap: ${message}\n`)
+  if (process.env.LOG_LEVEL === 'debug' && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
+  process.exit(code)
+}

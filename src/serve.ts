@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { buildApp } from './api/app.ts'
+import type { Config } from './config.ts'
+import { scheduleEtl, type EtlSchedule } from './etl/schedule.ts'
+import type { Metrics } from './metrics.ts'
+import type { Db } from './store/db.ts'
+
+export interface ServeOptions {
+  db: Db
+  config: Config
+  logger: Logger
+  metrics: Metrics
+  /** Cron expression of the in-process incremental ETL; none when undefined. */
+  schedule?: string
+}
+
+/**
+ * Serves the API until SIGTERM or SIGINT, with the scheduled ETL when asked. On a signal
+ * the server stops accepting connections, lets in-flight requests finish, stops the
+ * schedule, waits for a run in progress and closes the database. Resolves once listening,
+ * with a `close` that does the same shutdown.
+ */
+export async function serve(options: ServeOptions): Promise<{ url: string; close: () => Promise<void>; schedule?: EtlSchedule }> {
+  const { db, config, logger, metrics } = options
+  const app = await buildApp({ db, config, logger, registry: metrics.registry })
+  const url = await app.listen({ host: config.api.host, port: config.api.port })
+  logger.info({ url, database: db.location, docs: `${url}/docs` }, 'serving the API')
+  let schedule: EtlSchedule | undefined
+  if (options.schedule) {
+    schedule = scheduleEtl(options.schedule, { db, config, logger, metrics }, logger)
+    logger.info({ cron: options.schedule, nextRun: schedule.nextRun()?.toISOString() }, 'incremental ETL scheduled (UTC)')
+  }
+  let closing: Promise<void> | undefined
+  const close = () => (closing ??= (async () => {
+    schedule?.stop()
+    await app.close()
+    await schedule?.idle()
+    await db.close()
+  })())
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down')
+      close().then(() => process.exit(0), (err) => {
+        logger.error({ error: (err as Error).message }, 'shutdown failed')
+        process.exit(1)
+      })
+    })
+  }
+  return { url, close, schedule }
+}
+
+/**
+ * Whether the AWS SDK is likely to find credentials: keys, a profile, web identity or a
+ * container role in the environment, or a shared config file. It only looks for their
+ * presence (the SDK resolves them) and never asks the instance metadata service, which
+ * would stall start-up off AWS.
+ */
+export function awsCredentialsConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE) return true
+  if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return true
+  const dir = join(homedir(), '.aws')
+  return existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(dir, 'credentials')) || existsSync(env.AWS_CONFIG_FILE ?? join(dir, 'config'))
+}
