@@ -1,0 +1,45 @@
+# hyperliquid-twap: the `hl-twap` CLI in a small Node 20 image. The default command serves
+# the API; pass another command to run it instead, e.g. `docker run … IMAGE etl --dry-run`.
+#
+# There is no build step: bin/hl-twap.js runs the TypeScript sources through tsx, which is
+# a runtime dependency. Both stages use the same base so that the platform packages npm
+# picks (esbuild's binary, used by tsx) match the runtime.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    API_HOST=0.0.0.0 \
+    API_PORT=8000 \
+    TWAP_DATA_DIR=/data
+WORKDIR /app
+# The application files stay owned by root, so the process (user node) cannot change its
+# own code; it writes only to /data (the embedded database) and the system temp directory
+# (ETL downloads, tsx's cache).
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY src ./src
+COPY migrations ./migrations
+COPY samples ./samples
+# /data is where the embedded database lives when DATABASE_URL is unset: mount a volume
+# there (`-v hltwap-data:/data`). No VOLUME instruction, so that containers using
+# PostgreSQL do not each get an unused anonymous volume.
+RUN mkdir -p /data && chown node:node /data
+
+USER node
+EXPOSE 8000
+
+# Slim images have no curl: ask /healthz with Node's own fetch. 200 (also "stale") is
+# healthy; 503 (database unreachable) or no answer is not.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.API_PORT || 8000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+ENTRYPOINT ["node", "bin/hl-twap.js"]
+CMD ["serve"]
