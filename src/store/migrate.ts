@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Db } from './db.ts'
+import type { Db, Queryable } from './db.ts'
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
 
@@ -29,11 +29,14 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * Applies the migrations the database has not seen yet and returns their names. Each one
  * runs in its own transaction together with its `schema_migrations` row, so a failure
  * leaves no half-applied schema; an advisory lock makes concurrent start-ups take turns.
- * Applying twice is a no-op. Written here rather than with postgrator or node-pg-migrate
- * because those drive a node-postgres connection, and the same runner must drive PGlite.
+ * Applying twice is a no-op, and an up-to-date schema is only read, never written, so the
+ * API can start against a read-only replica. Written here rather than with postgrator or
+ * node-pg-migrate because those drive a node-postgres connection, and the same runner
+ * must drive PGlite.
  */
 export async function migrate(db: Db, migrations = listMigrations()): Promise<string[]> {
   return db.withSession(async (session) => {
+    if ((await pending(session, migrations)).length === 0) return []
     await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
     try {
       await session.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -41,10 +44,8 @@ export async function migrate(db: Db, migrations = listMigrations()): Promise<st
         name TEXT NOT NULL,
         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
       )`)
-      const { rows } = await session.query<{ version: number }>('SELECT version FROM schema_migrations')
-      const applied = new Set(rows.map((r) => r.version))
       const done: string[] = []
-      for (const m of migrations.filter((m) => !applied.has(m.version))) {
+      for (const m of await pending(session, migrations)) {
         await session.exec('BEGIN')
         try {
           await session.exec(m.sql)
@@ -61,4 +62,15 @@ export async function migrate(db: Db, migrations = listMigrations()): Promise<st
       await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK])
     }
   })
+}
+
+/** The migrations not recorded in `schema_migrations` (all of them when it does not exist). */
+async function pending(session: Queryable, migrations: readonly Migration[]): Promise<Migration[]> {
+  const { rows: [table] } = await session.query<{ exists: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists",
+  )
+  if (!table?.exists) return [...migrations]
+  const { rows } = await session.query<{ version: number }>('SELECT version FROM schema_migrations')
+  const applied = new Set(rows.map((r) => r.version))
+  return migrations.filter((m) => !applied.has(m.version))
 }

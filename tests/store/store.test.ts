@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { TwapEvent } from '../../src/decode/event.ts'
 import { createLoader } from '../../src/store/load.ts'
 import { listMigrations, migrate } from '../../src/store/migrate.ts'
+import { openPostgres } from '../../src/store/postgres.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 
 const WALLET = '0x' + 'ab'.repeat(20)
@@ -29,6 +30,19 @@ describe(`storage on ${engine}`, () => {
     expect(await migrate(store.db)).toEqual([])
     const { rows } = await store.db.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations')
     expect(Number(rows[0]!.n)).toBe(listMigrations().length)
+  })
+
+  it.runIf(engine === 'postgres')('starts against an up-to-date read-only database (a replica) without writing', async () => {
+    store = await createTestStore()
+    const url = new URL(store.env.DATABASE_URL!)
+    url.searchParams.set('options', '-c default_transaction_read_only=on')
+    const replica = await openPostgres(url.toString(), 'hl-twap-test')
+    try {
+      expect(await migrate(replica)).toEqual([])
+      await expect(replica.exec('CREATE TABLE t (x int)')).rejects.toThrow(/read-only/)
+    } finally {
+      await replica.close()
+    }
   })
 
   it('keeps the columns consumers query, with their names and types', async () => {
