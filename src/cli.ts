@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
@@ -45,8 +45,14 @@ const instant = (value: string) => {
   return date
 }
 
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string }
+  return pkg.version
+}
+
 const program = new Command('hl-twap')
   .description('Hyperliquid TWAP status events from the requester-pays S3 bucket, kept in PostgreSQL and served over a REST API.')
+  .version(packageVersion(), '-V, --version')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) })
   .exitOverride()
