@@ -17,6 +17,11 @@ const etl = () => import('./etl/run.ts')
 const progress = () => import('./etl/progress.ts')
 const server = () => import('./serve.ts')
 
+// Under Node 20, which package.json supports, the AWS SDK writes a notice about its plans
+// for 2027 over seven lines of stderr on every run: that breaks the one-line errors and
+// the JSON log lines scripts read there. Set the variable to "false" to see it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 75 } as const
 
@@ -105,7 +110,7 @@ program.command('serve')
   .option('--schedule <cron>', 'run the incremental ETL on this cron schedule, UTC (e.g. "30 0 * * *")')
   .action(async (opts: { schedule?: string }) => {
     const cfg = config()
-    if (opts.schedule) {
+    if (opts.schedule !== undefined) {
       const error = cronError(opts.schedule)
       if (error) throw new ExitError(`--schedule ${JSON.stringify(opts.schedule)} is not a valid cron expression: ${error}`, EXIT.usage)
     }
@@ -149,8 +154,8 @@ program.command('sample')
 
 /** Turns every expected failure into one line on stderr and its exit code; no stack traces. */
 function exitCodeFor(err: unknown): { code: number; message?: string } {
-  const e = err as Error & { code?: string; exitCode?: number }
-  if (e.code?.startsWith('commander.')) return { code: e.exitCode === 0 ? EXIT.ok : EXIT.usage }
+  const e = err as Error & { code?: unknown; exitCode?: number }
+  if (typeof e.code === 'string' && e.code.startsWith('commander.')) return { code: e.exitCode === 0 ? EXIT.ok : EXIT.usage }
   if (err instanceof ExitError) return { code: err.code, message: err.message }
   if (err instanceof EtlBusyError || err instanceof BusyError) return { code: EXIT.busy, message: err.message }
   if (err instanceof ConfigError || e.name === 'EtlRefusedError') return { code: EXIT.usage, message: e.message }

@@ -21,12 +21,23 @@ export interface ServeOptions {
  * Serves the API until SIGTERM or SIGINT, with the scheduled ETL when asked. On a signal
  * the server stops accepting connections, lets in-flight requests finish, stops the
  * schedule, waits for a run in progress and closes the database. Resolves once listening,
- * with a `close` that does the same shutdown.
+ * with a `close` that does the same shutdown. The database is the server's from the call
+ * on: when it cannot listen (port in use), it is closed before the error propagates.
  */
 export async function serve(options: ServeOptions): Promise<{ url: string; close: () => Promise<void>; schedule?: EtlSchedule }> {
   const { db, config, logger, metrics } = options
   const app = await buildApp({ db, config, logger, registry: metrics.registry })
-  const url = await app.listen({ host: config.api.host, port: config.api.port })
+  let url: string
+  try {
+    url = await app.listen({ host: config.api.host, port: config.api.port })
+  } catch (err) {
+    // Nothing serves, so close what was opened: the embedded database's lock goes with it.
+    await app.close().catch(() => {})
+    await db.close().catch(() => {})
+    const e = err as NodeJS.ErrnoException
+    const reason = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : e.message
+    throw new Error(`cannot listen on ${config.api.host}:${config.api.port} (API_HOST, API_PORT): ${reason}`)
+  }
   logger.info({ url, database: db.location, docs: `${url}/docs` }, 'serving the API')
   let schedule: EtlSchedule | undefined
   if (options.schedule) {

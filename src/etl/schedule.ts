@@ -1,5 +1,6 @@
 import { Cron } from 'croner'
 import type { Logger } from 'pino'
+import { EtlBusyError } from './lock.ts'
 import { logReporter } from './progress.ts'
 import { runEtl, type EtlDeps, type EtlSummary } from './run.ts'
 
@@ -13,18 +14,26 @@ export interface EtlSchedule {
 
 /**
  * Runs the incremental ETL on a cron schedule (5 fields, or 6 with seconds; UTC) inside the
- * serving process. A tick that comes while the previous run is still going is skipped
- * (and a run elsewhere is refused by the ETL lock), and each run's summary is logged.
+ * serving process. A tick that comes while the previous run is still going is skipped with
+ * a warning (croner's `protect`), a run another process holds the database for is skipped
+ * the same way (the ETL lock), and each run's summary is logged. The job is unnamed, so a
+ * process (a test) may hold several schedules: croner refuses a second job of one name.
  */
 export function scheduleEtl(cron: string, deps: Omit<EtlDeps, 'reporter'>, logger: Logger, onRun?: (summary: EtlSummary) => void): EtlSchedule {
   let running: Promise<void> = Promise.resolve()
-  const job = new Cron(cron, { timezone: 'UTC', protect: true, name: 'etl' }, async () => {
+  let runningSince: Date | undefined
+  const skipped = () => logger.warn({ cron, runningSince: runningSince?.toISOString() }, 'scheduled etl tick skipped: the previous run is still going')
+  const job = new Cron(cron, { timezone: 'UTC', protect: skipped }, async () => {
     const run = (async () => {
+      runningSince = new Date()
       try {
         const summary = await runEtl({ ...deps, reporter: logReporter(logger) }, { source: { kind: 'incremental' } })
         onRun?.(summary)
       } catch (err) {
-        logger.error({ error: (err as Error).message }, 'scheduled etl run failed')
+        if (err instanceof EtlBusyError) logger.warn({ error: err.message }, 'scheduled etl run skipped: another run holds the database')
+        else logger.error({ error: (err as Error).message }, 'scheduled etl run failed')
+      } finally {
+        runningSince = undefined
       }
     })()
     running = run
