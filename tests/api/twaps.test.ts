@@ -47,9 +47,9 @@ describe(`GET /api/v1/twaps on ${engine}`, () => {
         reduce_only: false,
         randomize: true,
         raw: {
-          twap_id: '123456', state_user: WALLET, state_coin: 'SOL', state_side: 'B', state_sz: '100.0',
-          state_executedSz: '100.0', state_executedNtl: '9050.0', status: 'finished', state_minutes: 30,
-          time: '2025-11-03T12:30:00Z',
+          time: '2025-11-03T12:30:00Z', twap_id: '123456', state_coin: 'SOL', state_user: WALLET, state_side: 'B',
+          state_sz: '100.0', state_executedSz: '100.0', state_executedNtl: '9050.0', state_minutes: 30,
+          state_reduceOnly: false, state_randomize: true, state_timestamp: Date.parse('2025-11-03T12:00:00Z'), status: 'finished',
         },
       }],
       next_cursor: null,

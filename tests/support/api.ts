@@ -1,11 +1,16 @@
-import type { Registry } from 'prom-client'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import type { Registry } from 'prom-client'
 import { buildApp } from '../../src/api/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import type { TwapEvent } from '../../src/decode/event.ts'
+import { runEtl, type EtlSummary } from '../../src/etl/run.ts'
 import type { Db } from '../../src/store/db.ts'
-import { createLoader } from '../../src/store/load.ts'
 import { createTestStore, type TestStore } from './db.ts'
+import { parquetBytes } from './parquet.ts'
 
 /** The wallet most fixtures belong to (lower-case, as stored). */
 export const WALLET = '0x' + 'ab'.repeat(20)
@@ -13,23 +18,17 @@ export const OTHER_WALLET = '0x' + 'cd'.repeat(20)
 
 /**
  * One TWAP status event with plausible values: a finished 30-minute SOL buy of 100 at an
- * average of 90.5, unless `overrides` says otherwise. `raw` mirrors the fields given.
+ * average of 90.5, unless `overrides` says otherwise. Its `raw` is left empty: `loadEvents`
+ * writes the event as a parquet row, and the stored raw payload is that row as decoded.
  */
-export function twapEvent(overrides: Partial<TwapEvent> = {}): TwapEvent {
-  const event: TwapEvent = {
+export function twapEvent(overrides: Partial<Omit<TwapEvent, 'raw'>> = {}): TwapEvent {
+  return {
     twapId: '123456', wallet: WALLET, ts: '2025-11-03T12:30:00Z', asset: 'SOL', side: 'B',
     sizeRequested: '100.0', sizeExecuted: '100.0', notionalExecuted: '9050.0', status: 'finished',
-    durationMinutes: 30, placedAt: '2025-11-03T12:00:00Z', reduceOnly: false, randomize: true, raw: '',
+    durationMinutes: 30, placedAt: '2025-11-03T12:00:00Z', reduceOnly: false, randomize: true,
     ...overrides,
+    raw: '',
   }
-  if (!overrides.raw) {
-    event.raw = JSON.stringify({
-      twap_id: event.twapId, state_user: event.wallet, state_coin: event.asset, state_side: event.side,
-      state_sz: event.sizeRequested, state_executedSz: event.sizeExecuted, state_executedNtl: event.notionalExecuted,
-      status: event.status, state_minutes: event.durationMinutes, time: event.ts,
-    })
-  }
-  return event
 }
 
 /**
@@ -46,9 +45,67 @@ export function twapLifecycle(twapId: string, placedAt: string, options: { minut
   ]
 }
 
-/** Stores `events` as the ETL would, as if read from the object `key`. */
-export async function loadEvents(db: Db, events: readonly TwapEvent[], key = 'test/fixture.parquet'): Promise<void> {
-  await db.transaction(async (tx) => (await createLoader(tx, key)).add(events))
+/**
+ * Where `loadEvents` writes its parquet files, one directory per store, so that a key names
+ * the same file (the same `local:` object) every time. The directory is made for each load
+ * and removed after it.
+ */
+const fixtureDirs = new WeakMap<Db, string>()
+
+const quiet = pino({ level: 'silent' })
+
+/**
+ * Publishes `events` as the parquet file `key` and ingests it through the ETL (local-file
+ * source: decode, bulk load and ingest log, as `hl-twap etl --local-file` does). Each field
+ * is a column named as upstream (`time`, `twap_id`, `state_*`, `status`), so the stored raw
+ * payload is that row. Loading the same `key` again publishes a new version of that object,
+ * which replaces the rows of the previous one. Throws unless every event was stored or
+ * already there, so a fixture the decoder rejects cannot go unnoticed.
+ */
+export async function loadEvents(db: Db, events: readonly TwapEvent[], key = 'test/fixture.parquet'): Promise<EtlSummary> {
+  let dir = fixtureDirs.get(db)
+  if (!dir) {
+    dir = await mkdtemp(join(tmpdir(), 'hltwap-fixtures-'))
+    fixtureDirs.set(db, dir)
+  }
+  const path = join(dir, ...key.split('/'))
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, new Uint8Array(await eventsParquet(events)))
+  try {
+    // `force`: a rewrite within the same millisecond and of the same size looks unchanged.
+    const summary = await runEtl({ db, config: testConfig(), logger: quiet }, { source: { kind: 'local', paths: [path] }, force: true })
+    if (summary.objectsFailed || summary.rowsRejected || summary.rowsInserted + summary.rowsDuplicate !== events.length) {
+      throw new Error(`fixture ${key} did not load cleanly: ${JSON.stringify({ ...summary, planned: undefined })}`)
+    }
+    return summary
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The events as one parquet file in the upstream column layout: times as ISO strings (the
+ * event's `ts` verbatim), `state_timestamp` as epoch milliseconds, decimals as strings,
+ * `twap_id` as a string; null fields are null cells.
+ */
+function eventsParquet(events: readonly TwapEvent[]): Promise<ArrayBuffer> {
+  const column = <T>(name: string, type: 'STRING' | 'INT32' | 'INT64' | 'BOOLEAN', value: (e: TwapEvent) => T) =>
+    ({ name, type, data: events.map(value) })
+  return parquetBytes([
+    column('time', 'STRING', (e) => e.ts),
+    column('twap_id', 'STRING', (e) => e.twapId),
+    column('state_coin', 'STRING', (e) => e.asset),
+    column('state_user', 'STRING', (e) => e.wallet),
+    column('state_side', 'STRING', (e) => e.side),
+    column('state_sz', 'STRING', (e) => e.sizeRequested),
+    column('state_executedSz', 'STRING', (e) => e.sizeExecuted),
+    column('state_executedNtl', 'STRING', (e) => e.notionalExecuted),
+    column('state_minutes', 'INT32', (e) => e.durationMinutes),
+    column('state_reduceOnly', 'BOOLEAN', (e) => e.reduceOnly),
+    column('state_randomize', 'BOOLEAN', (e) => e.randomize),
+    column('state_timestamp', 'INT64', (e) => (e.placedAt === null ? null : BigInt(Date.parse(e.placedAt)))),
+    column('status', 'STRING', (e) => e.status),
+  ])
 }
 
 export interface ConfigChanges {
