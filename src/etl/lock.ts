@@ -44,7 +44,8 @@ async function describeHolder(session: Session): Promise<string> {
   const { rows } = await session.query<{ application_name: string; pid: number; client_addr: string | null; since: string }>(
     `SELECT a.application_name, a.pid, host(a.client_addr) AS client_addr, a.backend_start::text AS since
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted`,
+      WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     [LOCK_CLASS, LOCK_ID])
   const h = rows[0]
   if (!h) return 'a session that has just finished; try again'

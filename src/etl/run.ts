@@ -114,15 +114,16 @@ async function run(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
   const { objects, listRequests } = await findObjects(options.source, s3, config)
   const plan = planObjects(objects, await readIngestLog(db), options.force)
   const cost = needsS3 ? estimateCost(listRequests, plan.fetch.length, plan.bytes) : estimateCost(0, 0, 0)
-  reporter?.planned(plan, cost, Boolean(options.dryRun))
   logger.debug({ objects: objects.length, fetch: plan.fetch.length, unchanged: plan.unchanged, bytes: plan.bytes }, 'etl plan')
+  // Refused before the plan is reported: a reporter told of a run starts its progress bar.
+  if (options.maxBytes !== undefined && needsS3 && plan.bytes > options.maxBytes) {
+    throw new EtlRefusedError(`this run would download ${plan.bytes} bytes in ${plan.fetch.length} objects, over --max-bytes ${options.maxBytes}; nothing was fetched`)
+  }
+  reporter?.planned(plan, cost, Boolean(options.dryRun))
 
   const summary: EtlSummary = {
     dryRun: Boolean(options.dryRun), objectsOk: 0, objectsFailed: 0, objectsSkipped: plan.unchanged,
     rowsInserted: 0, rowsDuplicate: 0, rowsRejected: 0, bytes: 0, cost, durationMs: 0, failures: [], planned: plan.fetch,
-  }
-  if (options.maxBytes !== undefined && needsS3 && plan.bytes > options.maxBytes) {
-    throw new EtlRefusedError(`this run would download ${plan.bytes} bytes in ${plan.fetch.length} objects, over --max-bytes ${options.maxBytes}; nothing was fetched`)
   }
   metrics?.objects.inc({ outcome: 'skipped' }, plan.unchanged)
   if (!options.dryRun && plan.fetch.length > 0) {
@@ -183,7 +184,11 @@ async function findObjects(source: EtlSource, s3: S3Client | undefined, config: 
     return { objects, listRequests: Math.max(1, Math.ceil(listed / 1000)) }
   } catch (err) {
     if (err instanceof EtlRefusedError) throw err
-    throw new Error(`cannot list s3://${config.s3.bucket}/${source.kind === 'object' ? source.key : config.s3.prefix}: ${describeS3Error(err)}`)
+    if (source.kind === 'object') {
+      const missing = (err as { name?: string }).name === 'NotFound'
+      throw new Error(`cannot read s3://${config.s3.bucket}/${source.key}: ${missing ? 'no such object (--object-key takes the whole key, AWS_S3_PREFIX included)' : describeS3Error(err)}`)
+    }
+    throw new Error(`cannot list s3://${config.s3.bucket}/${config.s3.prefix}: ${describeS3Error(err)}`)
   }
 }
 

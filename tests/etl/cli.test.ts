@@ -1,0 +1,176 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { withEtlLock } from '../../src/etl/lock.ts'
+import { estimateCost } from '../../src/etl/plan.ts'
+import { LOCK_FILE } from '../../src/store/datadir-lock.ts'
+import { createTestStore, engine } from '../support/db.ts'
+import { writeTwapParquetFile } from '../support/parquet.ts'
+import { logLines, twaps, until, useEtlHarness, type CliResult } from './harness.ts'
+
+const EXIT = { ok: 0, failed: 1, usage: 2, busy: 75 }
+
+/** A failure as scripts see it: the exit code and exactly one `hl-twap: …` line, no stack. */
+function expectOneLineError(result: CliResult, code: number, message: string | RegExp): void {
+  expect(result.stderr).toMatch(/^hl-twap: [^\n]+\n$/)
+  expect(result.stderr.slice('hl-twap: '.length, -1)).toMatch(message)
+  expect(result.code).toBe(code)
+}
+
+/** The run's closing log line. */
+function summaryOf(result: CliResult) {
+  const line = logLines(result.stderr).find((l) => 'objectsOk' in l)
+  expect(line, result.stderr).toBeDefined()
+  return line!
+}
+
+describe(`the hl-twap etl command, on ${engine}`, () => {
+  const h = useEtlHarness()
+
+  async function putThree(): Promise<{ keys: string[]; bytes: number }> {
+    const objects = await Promise.all([0, 1, 2].map((i) => h.putEvents(`hourly/2025/11/03/0${i}/part-0.parquet`, twaps(1_000 * (i + 1), 2))))
+    return { keys: objects.map((o) => o.key), bytes: objects.reduce((n, o) => n + o.size, 0) }
+  }
+
+  it('--local-file takes files and directories (every *.parquet below them) and exits 1 when one of them fails', async () => {
+    const work = join(h.dir, 'work')
+    await mkdir(join(work, 'data/2025/11/03'), { recursive: true })
+    await writeTwapParquetFile(join(work, 'data/2025/11/a.parquet'), twaps(100, 2))
+    await writeTwapParquetFile(join(work, 'data/2025/11/03/b.PARQUET'), twaps(200, 1))
+    await writeTwapParquetFile(join(h.dir, 'single.parquet'), twaps(300, 3))
+    await writeFile(join(work, 'data/2025/11/03/broken.parquet'), 'not parquet, although the name says so')
+    await writeTwapParquetFile(join(work, 'data/2025/11/03/no-wallet.parquet'), twaps(400, 1), { omit: ['state_user'] })
+    await writeFile(join(work, 'data/2025/11/03/_SUCCESS'), '')
+    await writeFile(join(work, 'data/notes.txt'), 'not data')
+
+    const result = await h.cli(['etl', '--local-file', 'data', '--local-file', '../single.parquet'], { cwd: work })
+
+    expect(result.code).toBe(EXIT.failed)
+    expect(result.stdout).toBe('')
+    expect(summaryOf(result)).toMatchObject({ objectsOk: 3, objectsFailed: 2, rowsInserted: 12, msg: expect.stringMatching(/^etl finished with failures: objects 3 ok, 2 failed/) })
+    const broken = 'not a parquet file: it does not end with the PAR1 magic bytes'
+    const noWallet = expect.stringMatching(/^missing required columns: state_user \(file has: /)
+    const failed = logLines(result.stderr).filter((l) => l.msg === 'object failed')
+    expect(failed.sort((a, b) => String(a.key).localeCompare(String(b.key)))).toEqual([
+      expect.objectContaining({ key: 'local:data/2025/11/03/broken.parquet', error: broken }),
+      expect.objectContaining({ key: 'local:data/2025/11/03/no-wallet.parquet', error: noWallet }),
+    ])
+    expect((await h.ingestLog()).map((r) => [r.key, r.rows_ingested, r.error_text])).toEqual([
+      [`local:${join(h.dir, 'single.parquet')}`, 6, null],
+      ['local:data/2025/11/03/b.PARQUET', 2, null],
+      ['local:data/2025/11/03/broken.parquet', 0, broken],
+      ['local:data/2025/11/03/no-wallet.parquet', 0, noWallet],
+      ['local:data/2025/11/a.parquet', 4, null],
+    ])
+    expect(await h.countRows()).toBe(12)
+    expect(h.server.requests).toEqual([])
+  })
+
+  it('--dry-run prints what it would fetch, the bytes and the estimated cost, and fetches nothing', async () => {
+    const { keys, bytes } = await putThree()
+
+    const result = await h.cli(['etl', '--dry-run'])
+
+    expect(result.code).toBe(EXIT.ok)
+    const lines = logLines(result.stderr)
+    expect(lines.find((l) => l.msg === 'etl plan (dry run)')).toMatchObject({
+      objects: 3, bytes, dryRun: true, estimatedCostUsd: Math.round(estimateCost(1, 3, bytes).usd * 1e6) / 1e6,
+    })
+    expect(lines.filter((l) => l.msg === 'would fetch').map((l) => l.key)).toEqual(keys)
+    expect(summaryOf(result).msg).toMatch(/^dry run: nothing fetched; 3 object\(s\) to fetch, \d+\.\d KB, estimated cost \$0\.0000$/)
+    expect(h.gets()).toBe(0)
+    expect(await h.ingestLog()).toEqual([])
+  })
+
+  it('--max-bytes refuses a larger run before downloading anything: exit 2, one line', async () => {
+    const { bytes } = await putThree()
+
+    const result = await h.cli(['etl', '--max-bytes', String(bytes - 1)])
+
+    expectOneLineError(result, EXIT.usage, `this run would download ${bytes} bytes in 3 objects, over --max-bytes ${bytes - 1}; nothing was fetched`)
+    expect(h.gets()).toBe(0)
+    expect(await h.ingestLog()).toEqual([])
+  })
+
+  it('a second ETL against the same database exits 75 with one line naming the holder', async () => {
+    await putThree()
+    if (engine === 'postgres') {
+      // This process holds the ETL lock as a running `hl-twap etl` would, and so does a run
+      // on another database of the same server, which must not be named.
+      const elsewhere = await createTestStore()
+      try {
+        const { result, holder } = await withEtlLock(elsewhere.db, () => withEtlLock(h.db, async () => {
+          const { rows } = await h.db.query<{ pid: number }>(
+            `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+          return { holder: rows[0]!.pid, result: await h.cli(['etl'], { keepStore: true }) }
+        }))
+        expectOneLineError(result, EXIT.busy, new RegExp(`^another ETL run holds PostgreSQL at .*: hl-twap etl \\(pid ${process.pid} on .*\\) \\(server pid ${holder} from `))
+      } finally {
+        await elsewhere.destroy()
+      }
+    } else {
+      // This process has the embedded database open, as a running `hl-twap serve` would.
+      const result = await h.cli(['etl'], { keepStore: true })
+      expectOneLineError(result, EXIT.busy, new RegExp(`^the embedded database in .* is in use by process ${process.pid} on `))
+    }
+    expect(h.server.requests).toEqual([])
+    expect(await h.ingestLog()).toEqual([])
+  })
+
+  it('a run killed with SIGKILL mid-object is completed by the next run, with exactly the rows of a clean run', async () => {
+    const objects = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((name, i) => h.putEvents(`kill/${name}.parquet`, twaps(20_000 + 100 * i, 3))))
+    const inFlight = objects[2]!.key
+    h.server.injectFault({ op: 'get', key: inFlight, kind: 'delay', delayMs: 60_000, times: 1 })
+
+    await h.released(async () => {
+      const killed = h.startCli(['etl', '--concurrency', '1'])
+      await until(() => h.gets(inFlight) === 1, `the ETL child to request ${inFlight}`)
+      killed.child.kill('SIGKILL')
+      expect(await killed.exited).toMatchObject({ signal: 'SIGKILL' })
+      if (engine === 'pglite') {
+        // The dead process's lock file is left behind; the next run must take it over.
+        const lock = join(h.store.env.TWAP_DATA_DIR, LOCK_FILE)
+        expect(existsSync(lock)).toBe(true)
+        expect(JSON.parse(readFileSync(lock, 'utf8'))).toMatchObject({ pid: killed.child.pid })
+      }
+      const rerun = await h.cli(['etl'], { keepStore: true })
+      expect(rerun.code, rerun.stderr).toBe(EXIT.ok)
+      expect(summaryOf(rerun)).toMatchObject({ objectsOk: 3, objectsFailed: 0, objectsSkipped: 2, rowsInserted: 18 })
+    })
+
+    const clean = await createTestStore()
+    try {
+      await h.run({}, { db: clean.db })
+      expect(await h.digest()).toEqual(await h.digest(clean.db))
+      expect(await h.digest()).toMatchObject({ rows: 30 })
+      const log = await h.ingestLog()
+      expect(log.map((r) => [r.key, r.rows_ingested, r.error_text])).toEqual(objects.map((o) => [o.key, 6, null]))
+      expect(log).toEqual(await h.ingestLog(clean.db))
+    } finally {
+      await clean.destroy()
+    }
+  })
+
+  it('fails with one line and no stack trace on an unreachable database, a bad setting, conflicting flags or a missing bucket', async () => {
+    // Only the run against the missing bucket opens the store; the others stop before.
+    const runs: [string, Record<string, string | undefined>][] = [
+      ['etl', { DATABASE_URL: 'postgres://root@127.0.0.1:1/nowhere', TWAP_DATA_DIR: undefined }],
+      ['etl', { AWS_S3_FORCE_PATH_STYLE: 'maybe' }],
+      ['etl --object-key a.parquet --local-file b.parquet', {}],
+      ['etl --concurrency lots', {}],
+      ['etl', { AWS_S3_BUCKET: 'no-such-bucket' }],
+    ]
+    const [unreachable, badSetting, conflicting, badNumber, missingBucket] =
+      await h.released(() => Promise.all(runs.map(([args, env]) => h.cli(args.split(' '), { env, keepStore: true }))))
+
+    expectOneLineError(unreachable!, EXIT.failed, /^cannot connect to PostgreSQL at postgres:\/\/root@127\.0\.0\.1:1\/nowhere: .*ECONNREFUSED/)
+    expectOneLineError(badSetting!, EXIT.usage, 'AWS_S3_FORCE_PATH_STYLE must be boolean (got "maybe")')
+    expectOneLineError(conflicting!, EXIT.usage, '--object-key and --local-file cannot be combined')
+    expect(badNumber!.code).toBe(EXIT.usage)
+    expect(badNumber!.stderr).toMatch(/^error: option '--concurrency <n>' argument 'lots' is invalid\. --concurrency must be a positive whole number\n/)
+    expect(badNumber!.stderr).not.toMatch(/\n\s+at /)
+    expectOneLineError(missingBucket!, EXIT.failed,
+      'cannot list s3://no-such-bucket/raw/twap_statuses/: NoSuchBucket: bucket "no-such-bucket" does not exist (check AWS_S3_BUCKET and AWS_ENDPOINT_URL)')
+  })
+})
