@@ -91,7 +91,9 @@ program.command('etl')
       : { kind: 'incremental', since: opts.since }
     const cfg = config()
     const logger = createLogger(cfg.logLevel)
-    const { db } = await openStore(cfg, { applicationName: 'hl-twap etl' })
+    // One connection per object in flight, one for the run's lock, one spare.
+    const poolSize = Math.max(10, (opts.concurrency ?? cfg.etl.concurrency) + 2)
+    const { db } = await openStore(cfg, { applicationName: 'hl-twap etl', poolSize })
     try {
       const { runEtl } = await etl()
       const { logReporter, terminalReporter } = await progress()
@@ -115,7 +117,9 @@ program.command('serve')
       if (error) throw new ExitError(`--schedule ${JSON.stringify(opts.schedule)} is not a valid cron expression: ${error}`, EXIT.usage)
     }
     const logger = createLogger(cfg.logLevel)
-    const { db, applied } = await openStore(cfg)
+    // With a schedule, the ETL's connections come on top of the API's ten.
+    const poolSize = opts.schedule === undefined ? 10 : 12 + cfg.etl.concurrency
+    const { db, applied } = await openStore(cfg, { poolSize })
     if (applied.length) logger.info({ applied }, 'migrations applied')
     const { serve } = await server()
     await serve({ db, config: cfg, logger, metrics: createMetrics(), schedule: opts.schedule })
@@ -128,7 +132,7 @@ program.command('start')
     const error = cronError(cfg.etl.schedule)
     if (error) throw new ExitError(`ETL_SCHEDULE ${JSON.stringify(cfg.etl.schedule)} is not a valid cron expression: ${error}`, EXIT.usage)
     const logger = createLogger(cfg.logLevel)
-    const { db, applied } = await openStore(cfg)
+    const { db, applied } = await openStore(cfg, { poolSize: 12 + cfg.etl.concurrency })
     if (applied.length) logger.info({ applied, database: db.location }, 'migrations applied')
     const metrics = createMetrics()
     const { rows } = await db.query<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM etl_s3_ingest_log) AND NOT EXISTS (SELECT 1 FROM twap_status) AS empty')

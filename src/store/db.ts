@@ -52,15 +52,22 @@ export class BusyError extends StoreError {
   override name = 'BusyError'
 }
 
+export interface OpenOptions {
+  /** Shown in PostgreSQL's `pg_stat_activity`, so a busy ETL can name its holder. */
+  applicationName?: string
+  /** PostgreSQL connections at most (default 10); the ETL holds one per object in flight. */
+  poolSize?: number
+}
+
 /**
  * Opens the store the configuration names: PostgreSQL when `DATABASE_URL` is set, else
  * the embedded engine under `TWAP_DATA_DIR` (locked against a second process). It does not
  * migrate; see `openStore` in `store/open.ts` for the usual start-up sequence.
  */
-export async function openDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: { applicationName?: string } = {}): Promise<Db> {
+export async function openDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: OpenOptions = {}): Promise<Db> {
   if (config.databaseUrl) {
     const { openPostgres } = await import('./postgres.ts')
-    return openPostgres(config.databaseUrl, options.applicationName ?? 'hl-twap')
+    return openPostgres(config.databaseUrl, options.applicationName ?? 'hl-twap', options.poolSize)
   }
   const { openPglite } = await import('./pglite.ts')
   return openPglite(config.dataDir)

@@ -35,14 +35,14 @@ function session(client: pg.PoolClient): Session {
  * Opens a connection pool on `url` and checks that the server answers, so an unreachable
  * database is reported at start-up in one line rather than at the first request.
  */
-export async function openPostgres(url: string, applicationName: string): Promise<Db> {
+export async function openPostgres(url: string, applicationName: string, poolSize = 10): Promise<Db> {
   const location = `PostgreSQL at ${redact(url)}`
   const pool = new Pool({
     connectionString: url,
     application_name: applicationName,
     options: '-c TimeZone=UTC',
     types: typeParsers,
-    max: 10,
+    max: poolSize,
     connectionTimeoutMillis: 10_000,
   })
   // An idle client losing its server must not crash the process; the next query reports it.
