@@ -1,0 +1,131 @@
+/**
+ * The API measurements on an ingested PostgreSQL database: the typical wallet query under
+ * load beside pgbench running the same SQL, the largest wallet's pages at every depth, and
+ * CSV exports of growing size with the server's memory.
+ */
+
+import type { WatchedDb } from './backend-cpu.ts'
+import type { BenchOptions } from './options.ts'
+import { exportCsv, medianGet, walkPages, type ExportRun, type PageWalk } from './pages.ts'
+import { autocannon, pgbench, type LoadResult } from './load-test.ts'
+import { startServer, type Server } from './process.ts'
+import { firstPageStatement, twapsPath, type Workload } from './workload.ts'
+
+export interface ApiResults {
+  /** The typical wallet query over HTTP, and its SQL run by pgbench: the median round of each. */
+  http: LoadResult
+  sql: LoadResult
+  rounds: number
+  /** Single requests of the typical query, median ms. */
+  typicalMs: number
+  pages: PageWalk
+  /** The typical wallet's year, then the largest wallet's over growing ranges. */
+  exports: LabelledExport[]
+  /** The largest wallet's smallest and largest export again, on a server whose heap is capped. */
+  capped: { heapMb: number; exports: LabelledExport[] }
+}
+
+export type LabelledExport = ExportRun & { label: string; end: string }
+
+/** Requests sent before measuring, so the server's code and the database's pages are warm. */
+const WARM_UP_REQUESTS = 20
+
+/**
+ * V8 heap cap (old space, MB) of the second export server. V8 collects old garbage lazily,
+ * so an uncapped server's RSS grows with the bytes it has produced even when what it keeps
+ * is bounded; under a cap that would fail an export that buffers, a year of the largest
+ * wallet streaming with the same peak as an eighth of it shows the memory is constant.
+ */
+const CAPPED_HEAP_MB = 64
+
+/** The database the API serves: its URL, and where its backends' CPU is counted. */
+export type ServedDb = WatchedDb & { url: string }
+
+/** Runs every API measurement against `hl-twap serve` on the database `db`. */
+export async function measureApi(env: NodeJS.ProcessEnv, db: ServedDb, workload: Workload, options: BenchOptions, cwd: string): Promise<ApiResults> {
+  const serverEnv = { ...env, DATABASE_URL: db.url, LOG_LEVEL: options.logLevel }
+  const server = await startServer(serverEnv, cwd)
+  let results: Omit<ApiResults, 'capped'>
+  try {
+    results = await measureServer(server, db, workload, options)
+  } finally {
+    await server.stop()
+  }
+  const capped = await startServer(serverEnv, cwd, [`--max-old-space-size=${CAPPED_HEAP_MB}`])
+  try {
+    const plan = exportPlan(workload)
+    const exports = await runExports(capped, [plan[1]!, plan[plan.length - 1]!], true)
+    return { ...results, capped: { heapMb: CAPPED_HEAP_MB, exports } }
+  } finally {
+    await capped.stop()
+  }
+}
+
+async function measureServer(server: Server, db: ServedDb, workload: Workload, options: BenchOptions): Promise<Omit<ApiResults, 'capped'>> {
+  const { typical, largest, start, end } = workload
+  const typicalUrl = server.url + twapsPath(typical.wallet, start, end)
+  await warmUp(typicalUrl)
+  // Exports first, while nothing else has raised the server's memory.
+  const exports = await runExports(server, exportPlan(workload))
+  const typicalMs = await medianGet(typicalUrl)
+  const statement = await firstPageStatement(typical.wallet, start, end)
+  const rounds = options.quick ? 1 : 3
+  const http: LoadResult[] = []
+  const sql: LoadResult[] = []
+  // Alternated, so a burst of other work on the machine hits both sides alike.
+  for (let round = 0; round < rounds; round++) {
+    http.push(await autocannon(typicalUrl, options.connections, options.duration, { server, db }))
+    sql.push(await pgbench(db, statement.sql, statement.params, options.connections, options.duration))
+  }
+  const pages = await walkPages(server.url, largest.wallet, start, end)
+  return { http: medianRound(http), sql: medianRound(sql), rounds, typicalMs, pages, exports }
+}
+
+interface PlannedExport {
+  label: string
+  wallet: string
+  start: string
+  end: string
+}
+
+/**
+ * CSV exports, smallest first: the typical wallet's year, then the largest wallet's first
+ * eighth of the data set, its first half, and its whole year.
+ */
+function exportPlan(workload: Workload): PlannedExport[] {
+  const { typical, largest, start, end, yearEnd } = workload
+  const first = Date.parse(`${start}T00:00:00Z`)
+  const days = (Date.parse(`${end}T00:00:00Z`) - first) / 86_400_000
+  const dayAt = (fraction: number) => new Date(first + Math.ceil(days * fraction) * 86_400_000).toISOString().slice(0, 10)
+  return [
+    { label: 'typical wallet, year', wallet: typical.wallet, start, end: yearEnd },
+    { label: 'largest wallet, first eighth', wallet: largest.wallet, start, end: dayAt(1 / 8) },
+    { label: 'largest wallet, first half', wallet: largest.wallet, start, end: dayAt(1 / 2) },
+    { label: 'largest wallet, year', wallet: largest.wallet, start, end: yearEnd },
+  ]
+}
+
+/** The exports of `plan` in order; throws on a failed one unless `tolerateFailure`. */
+async function runExports(server: Server, plan: PlannedExport[], tolerateFailure = false): Promise<LabelledExport[]> {
+  const runs: LabelledExport[] = []
+  for (const p of plan) {
+    const run = await exportCsv(server, p.wallet, p.start, p.end)
+    if (run.error && !tolerateFailure) throw new Error(`CSV export (${p.label}) failed: ${run.error}`)
+    runs.push({ label: p.label, end: p.end, ...run })
+  }
+  return runs
+}
+
+function medianRound(results: LoadResult[]): LoadResult {
+  const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)
+  return sorted[Math.floor((sorted.length - 1) / 2)] as LoadResult
+}
+
+/** Sequential GETs of `url` before a measurement. */
+export async function warmUp(url: string): Promise<void> {
+  for (let i = 0; i < WARM_UP_REQUESTS; i++) {
+    const response = await fetch(url)
+    await response.arrayBuffer()
+    if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`)
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * RESULTS.md: the figures of one run as Markdown tables, with the machine, the command
+ * and, for each goal, whether it was met and what bounds it.
+ */
+
+import type { ApiResults, LabelledExport } from './api.ts'
+import type { Dataset } from './dataset.ts'
+import type { EmbeddedResults } from './embedded.ts'
+import type { IngestResult } from './ingest.ts'
+import type { LoadResult } from './load-test.ts'
+import type { BenchOptions } from './options.ts'
+import type { Workload } from './workload.ts'
+
+export interface Machine {
+  cores: number
+  cpu: string
+  memoryGb: number
+  node: string
+  postgres: string
+  loadAverage: number[]
+}
+
+export interface BenchResults {
+  command: string
+  date: string
+  machine: Machine
+  options: BenchOptions
+  dataset: Dataset
+  workload: Workload
+  ingest: { etl: IngestResult; copy: IngestResult; s3: IngestResult[] }
+  api: ApiResults
+  embedded?: EmbeddedResults
+  /** Seconds per phase, in order. */
+  phases: [string, number][]
+}
+
+/** Goal thresholds (the benchmarks issue). */
+export const GOALS = { ingestVsCopy: 0.5, queryVsPgbench: 0.4, pageMs: 50 } as const
+
+/** The whole report. */
+export function renderReport(r: BenchResults): string {
+  return [
+    header(r),
+    goals(r),
+    dataset(r),
+    ingest(r),
+    api(r),
+    embedded(r),
+    phases(r),
+  ].filter(Boolean).join('\n\n') + '\n'
+}
+
+function header(r: BenchResults): string {
+  const m = r.machine
+  return `# Benchmark results
+
+Written by \`${r.command}\` on ${r.date}. How each figure is taken, and the optimisations
+made so far, are in [README.md](README.md).
+
+Machine: **${m.cores} cores** (${m.cpu}), ${m.memoryGb} GB RAM, Node ${m.node}, ${m.postgres}.
+Load average when the run started: ${m.loadAverage.map((l) => l.toFixed(2)).join(', ')}
+(figures taken while other work used the CPU are noisy; compare ratios, not absolutes).`
+}
+
+function goals(r: BenchResults): string {
+  const ingestRatio = r.ingest.etl.rowsPerSecond / r.ingest.copy.rowsPerSecond
+  const queryRatio = r.api.http.requestsPerSecond / r.api.sql.requestsPerSecond
+  const { pages } = r.api
+  const worstPage = Math.max(...pages.depths.map((d) => d.ms))
+  const memory = exportMemory(r)
+  return `## Goals
+
+| goal | measured | |
+|---|---|---|
+| ingest ≥ ${pct(GOALS.ingestVsCopy)} of plain COPY's rate | ${pct(ingestRatio)} (${int(r.ingest.etl.rowsPerSecond)} against ${int(r.ingest.copy.rowsPerSecond)} rows/s) | ${mark(ingestRatio >= GOALS.ingestVsCopy)} |
+| typical wallet query ≥ ${pct(GOALS.queryVsPgbench)} of pgbench's rate | ${pct(queryRatio)} (${int(r.api.http.requestsPerSecond)} against ${int(r.api.sql.requestsPerSecond)} per s) | ${mark(queryRatio >= GOALS.queryVsPgbench)} |
+| largest wallet page ≤ ${GOALS.pageMs} ms at any depth | ${pages.depths.map((d) => `page ${d.page}: ${ms(d.ms)}`).join(', ')} (of ${pages.pages}; single requests over the whole walk: p95 ${ms(pages.p95Ms)}, slowest ${ms(pages.slowestMs)}) | ${mark(worstPage <= GOALS.pageMs)} |
+| CSV export in constant memory | ${memory.text} | ${mark(memory.ok)} |
+${boundNotes(r, ingestRatio, queryRatio, worstPage)}`
+}
+
+/**
+ * Whether the export's memory is constant: on the heap-capped server the year of the
+ * largest wallet (many times the bytes of its first eighth) completes, with a peak close
+ * to the eighth's.
+ */
+function exportMemory(r: BenchResults): { ok: boolean; text: string } {
+  const [small, large] = r.api.capped.exports
+  if (!small || !large) return { ok: false, text: 'not measured' }
+  const complete = large.error === null && large.lines === r.workload.largest.twaps
+  const ok = complete && small.error === null && large.peakRss <= small.peakRss + 16 * MB
+  const text = `with the heap capped at ${r.api.capped.heapMb} MB, ${complete ? `the largest wallet's year (${mb(large.bytes)}) streamed with a peak RSS of ${mb(large.peakRss)}` : `the largest wallet's year failed (${large.error ?? `${large.lines} of ${r.workload.largest.twaps} lines`})`}, against ${mb(small.peakRss)} for its first eighth (${mb(small.bytes)})`
+  return { ok, text }
+}
+
+/** What bounds a goal that was missed, from what the measurements show. */
+function boundNotes(r: BenchResults, ingestRatio: number, queryRatio: number, page: number): string {
+  const notes: string[] = []
+  if (ingestRatio < GOALS.ingestVsCopy) {
+    notes.push('- Ingest: the ETL decodes parquet in the same process that feeds COPY; on a machine with few cores the decoding competes with PostgreSQL for the CPU, while plain COPY reads ready-made text. See README.md for the profile.')
+  }
+  if (queryRatio < GOALS.queryVsPgbench) notes.push(queryBound(r))
+  if (page > GOALS.pageMs) {
+    notes.push('- Largest wallet pages: the query reads a page in a few milliseconds at any depth (README.md); a page of 500 TWAPs carries 500 raw payloads, about 0.35 MB of JSON, and parsing the rows and serialising them is most of the time.')
+  }
+  return notes.length ? '\nWhere a goal is missed:\n\n' + notes.join('\n') : ''
+}
+
+/**
+ * The typical query's bound: CPU per request of the whole HTTP path against pgbench's,
+ * and the rates those allow on this machine's cores when nothing else runs.
+ */
+function queryBound(r: BenchResults): string {
+  const { http, sql } = r.api
+  const total = (c: LoadResult['cpuMs']) => (c.generator ?? 0) + (c.server ?? 0) + (c.db ?? 0)
+  const cores = r.machine.cores
+  const measured = http.cpuMs.server !== null && http.cpuMs.db !== null && sql.cpuMs.db !== null
+  const detail = measured
+    ? ` Measured per request: the API server ${ms(http.cpuMs.server!)} of CPU, PostgreSQL ${ms(http.cpuMs.db!)} and autocannon ${ms(http.cpuMs.generator ?? NaN)}, ${ms(total(http.cpuMs))} in all, against ${ms(total(sql.cpuMs))} per pgbench query (PostgreSQL ${ms(sql.cpuMs.db!)}, pgbench ${ms(sql.cpuMs.generator ?? NaN)}). With everything on ${cores} cores that caps the HTTP rate near ${int((cores * 1000) / total(http.cpuMs))}/s and pgbench's near ${int((cores * 1000) / total(sql.cpuMs))}/s, a ratio of ${pct(total(sql.cpuMs) / total(http.cpuMs))} before any other work on the machine takes its share.`
+    : ''
+  return '- Typical query: the statement is the same, so the difference is the HTTP side, which runs on the same cores as PostgreSQL and the load generator here: per request the server parses every row (each raw payload from JSONB text into an object), serialises the page with the raw payloads back to JSON and writes it to the socket, and autocannon parses the response.' +
+    detail + ' See README.md for the server\'s profile.'
+}
+
+function dataset(r: BenchResults): string {
+  const d = r.dataset
+  const bytes = d.files.reduce((sum, f) => sum + f.bytes, 0)
+  const encodings = [...new Set(d.files.map((f) => f.encoding))]
+  const w = r.workload
+  return `## Data set
+
+${int(d.rows)} rows (seed ${d.seed}) in ${int(d.files.length)} parquet files, ${mb(bytes)}, placed ${d.start} to ${d.end}:
+about two events per TWAP, TWAPs spread over wallets by a Zipf law (exponent 1.2). Largest
+wallet \`${w.largest.wallet}\`: ${int(w.largest.events)} events, ${int(w.largest.twaps)} TWAPs. Typical wallet
+\`${w.typical.wallet}\`: ${int(w.typical.events)} events, ${int(w.typical.twaps)} TWAPs. Files rotate through
+${encodings.length} encodings: ${encodings.join('; ')}.`
+}
+
+function ingest(r: BenchResults): string {
+  const { etl, copy, s3 } = r.ingest
+  const cpu = (seconds: number | null) => (seconds === null ? '–' : `${seconds.toFixed(1)} s`)
+  const rows = [etl, copy, ...s3, ...(r.embedded ? [r.embedded.ingest] : [])].map((x) =>
+    `| ${x.label} | ${int(x.rows)} | ${x.seconds.toFixed(1)} s (${x.wallSeconds.toFixed(1)} s) | ${int(x.rowsPerSecond)} | ${x.objectsPerSecond.toFixed(1)} | ${mb(x.peakRss)} | ${cpu(x.clientCpu)} | ${cpu(x.dbCpu)} | ${pct(x.rowsPerSecond / copy.rowsPerSecond)} |`)
+  return `## Ingest
+
+Each run loads the whole data set into a fresh, migrated database. Time is the ETL's own
+summary duration (in brackets: the process's wall time, start-up included); COPY's is psql's
+wall time. CPU is user + system seconds of the loading process (hl-twap, or psql; the
+embedded engine runs inside hl-twap) and of the PostgreSQL backends serving it.
+
+| run | rows | time | rows/s | objects/s | peak RSS | loader CPU | PostgreSQL CPU | of COPY's rate |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+${rows.join('\n')}`
+}
+
+function api(r: BenchResults): string {
+  const { http, sql, pages } = r.api
+  const w = r.workload
+  const exportRow = (e: LabelledExport) =>
+    `| ${e.label} (to ${e.end}) | ${int(e.lines)} | ${mb(e.bytes)} | ${e.seconds.toFixed(2)} s | ${mb(e.bytes / e.seconds)}/s | ${mb(e.rssBefore)} | ${mb(e.peakRss)}${e.peakIsOwn ? '' : ' (since start)'} |${e.error ? ` failed: ${e.error}` : ''}`
+  return `## API on PostgreSQL
+
+Typical query: \`GET /api/v1/twaps?wallet=<typical>&start=${w.start}&end=${w.end}\`
+(${int(w.typical.twaps)} TWAPs, one page), ${r.options.connections} connections for ${r.options.duration} s, server
+\`LOG_LEVEL=${r.options.logLevel}\`; pgbench runs the statement the API issues for it, with the same
+parameters (\`-M extended -c ${r.options.connections} -j 1\`). ${r.api.rounds > 1 ? `${r.api.rounds} alternating rounds, the median round of each shown.` : ''} One request alone takes ${ms(r.api.typicalMs)}.
+
+| load | per second | p50 | p99 | requests | CPU per request: load generator | API server | PostgreSQL |
+|---|---:|---:|---:|---:|---:|---:|---:|
+| HTTP (autocannon) | ${int(http.requestsPerSecond)} | ${ms(http.p50)} | ${ms(http.p99)} | ${int(http.requests)} | ${cpuMs(http.cpuMs.generator)} | ${cpuMs(http.cpuMs.server)} | ${cpuMs(http.cpuMs.db)} |
+| SQL (pgbench) | ${int(sql.requestsPerSecond)} | ${ms(sql.p50)} | ${ms(sql.p99)} | ${int(sql.requests)} | ${cpuMs(sql.cpuMs.generator)} | – | ${cpuMs(sql.cpuMs.db)} |
+| HTTP / SQL | ${pct(http.requestsPerSecond / sql.requestsPerSecond)} | | | | | | |
+
+Largest wallet, ${w.start} to ${w.end}, pages of 500 TWAPs followed by \`next_cursor\`:
+${int(pages.pages)} pages, ${int(pages.twaps)} TWAPs. Median of 5 requests at each depth:
+
+| page | ${pages.depths.map((d) => d.page).join(' | ')} |
+|---|${pages.depths.map(() => '---:').join('|')}|
+| ms | ${pages.depths.map((d) => ms(d.ms)).join(' | ')} |
+
+Walking all pages once: median ${ms(pages.medianMs)}, p95 ${ms(pages.p95Ms)}, slowest ${ms(pages.slowestMs)}.
+
+CSV exports (\`format=csv\` from ${w.start}), server resident memory before each and its peak during it:
+
+| export | TWAPs | size | time | rate | RSS before | peak RSS |
+|---|---:|---:|---:|---:|---:|---:|
+${r.api.exports.map(exportRow).join('\n')}
+
+The same on a server started with \`node --max-old-space-size=${r.api.capped.heapMb}\` (V8 collects old garbage
+lazily, so without a cap the RSS follows the bytes produced rather than what is kept):
+
+| export | TWAPs | size | time | rate | RSS before | peak RSS |
+|---|---:|---:|---:|---:|---:|---:|
+${r.api.capped.exports.map(exportRow).join('\n')}`
+}
+
+function embedded(r: BenchResults): string {
+  const e = r.embedded
+  if (!e) return ''
+  const pgIngest = r.ingest.etl
+  return `## Embedded engine beside PostgreSQL
+
+The same ingest and typical query with no \`DATABASE_URL\` (PGlite under a temporary
+\`TWAP_DATA_DIR\`).
+
+| | PostgreSQL | embedded |
+|---|---:|---:|
+| ingest rows/s | ${int(pgIngest.rowsPerSecond)} | ${int(e.ingest.rowsPerSecond)} |
+| ingest peak RSS | ${mb(pgIngest.peakRss)} | ${mb(e.ingest.peakRss)} |
+| typical query, one request | ${ms(r.api.typicalMs)} | ${ms(e.typicalMs)} |
+| typical query per second (${r.options.connections} connections) | ${int(r.api.http.requestsPerSecond)} | ${int(e.http.requestsPerSecond)} |
+| typical query p50 / p99 | ${ms(r.api.http.p50)} / ${ms(r.api.http.p99)} | ${ms(e.http.p50)} / ${ms(e.http.p99)} |
+| typical query, server + database CPU per request | ${cpuMs(sum(r.api.http.cpuMs.server, r.api.http.cpuMs.db))} | ${cpuMs(e.http.cpuMs.server)} |
+| largest wallet, first page | ${ms(r.api.pages.depths[0]?.ms ?? NaN)} | ${ms(e.largestFirstMs)} |`
+}
+
+function phases(r: BenchResults): string {
+  const total = r.phases.reduce((sum, [, s]) => sum + s, 0)
+  return `## Run time
+
+| phase | seconds |
+|---|---:|
+${r.phases.map(([name, s]) => `| ${name} | ${s.toFixed(1)} |`).join('\n')}
+| total | ${total.toFixed(1)} |`
+}
+
+const MB = 1024 * 1024
+
+function int(n: number): string {
+  return Math.round(n).toLocaleString('en-US')
+}
+
+function pct(ratio: number): string {
+  return `${Math.round(ratio * 100)} %`
+}
+
+function ms(n: number): string {
+  return `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`
+}
+
+function mb(bytes: number): string {
+  if (Math.abs(bytes) < MB) return `${Math.round(bytes / 1024)} KB`
+  return `${(bytes / MB).toFixed(Math.abs(bytes) < 10 * MB ? 1 : 0)} MB`
+}
+
+function sum(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : a + b
+}
+
+function cpuMs(value: number | null): string {
+  return value === null ? '–' : `${value.toFixed(2)} ms`
+}
+
+function mark(ok: boolean): string {
+  return ok ? 'met' : '**missed**'
+}
