@@ -232,6 +232,19 @@ describe(`hl-twap etl from a requester-pays bucket, on ${engine}`, () => {
     expect(rows).toEqual([{ status: 'activated', ts: '2025-11-03 09:15:00.123456+00' }, { status: 'finished', ts: '2025-11-03 09:15:00.123456+00' }])
   })
 
+  it('refreshes the planner statistics after a run that inserted rows, and only then', async () => {
+    const analyzed = async () => (await h.db.query<{ n: string }>(
+      "SELECT (coalesce(analyze_count, 0) + coalesce(autoanalyze_count, 0))::text AS n FROM pg_stat_user_tables WHERE relname = 'twap_status'",
+    )).rows[0]!.n
+    const before = Number(await analyzed())
+    await h.putEvents('stats.parquet', oneTwap(11))
+    expect(await h.run()).toMatchObject({ rowsInserted: 2 })
+    const after = Number(await analyzed())
+    expect(after).toBeGreaterThan(before)
+    expect(await h.run()).toMatchObject({ rowsInserted: 0, objectsSkipped: 1 })
+    expect(Number(await analyzed())).toBe(after)
+  })
+
   it('counts the rows without twap_id, wallet or usable time per object, with their reasons', async () => {
     const time = 1764867622417n
     const mixed = h.putBytes('mixed.parquet', new Uint8Array(await parquetBytes([
