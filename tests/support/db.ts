@@ -1,11 +1,12 @@
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { Db, Engine } from '../../src/store/db.ts'
 import { openPglite } from '../../src/store/pglite.ts'
 import { openPostgres } from '../../src/store/postgres.ts'
-import { migrate } from '../../src/store/migrate.ts'
+import { listMigrations, migrate } from '../../src/store/migrate.ts'
 
 /**
  * The engine the suite runs on: PostgreSQL when `TEST_DATABASE_URL` is set (CI sets it to a
@@ -80,16 +81,35 @@ async function adminQuery(url: URL, sql: string): Promise<void> {
 
 let template: Promise<string> | undefined
 
-/** A migrated PGlite cluster directory, built once per test worker and copied by each test. */
+/**
+ * A migrated PGlite cluster directory that each test copies. Creating one takes seconds,
+ * so it is built once per machine for this schema and PGlite version (the name carries a
+ * hash of both) and shared by every test worker and run: built aside, then renamed into
+ * place, so a worker never sees half of one.
+ */
 function pgliteTemplate(): Promise<string> {
   template ??= (async () => {
-    const dir = join(tmpdir(), `hltwap-template-${process.pid}`)
-    if (!existsSync(join(dir, 'pgdata'))) {
-      const db = await openPglite(dir)
+    const dir = join(tmpdir(), `hltwap-template-${templateKey()}`)
+    if (!existsSync(join(dir, 'pgdata', 'PG_VERSION'))) {
+      const building = `${dir}.building-${process.pid}`
+      rmSync(building, { recursive: true, force: true })
+      const db = await openPglite(building)
       await migrate(db)
       await db.close()
+      try {
+        renameSync(building, dir)
+      } catch {
+        rmSync(building, { recursive: true, force: true }) // another worker got there first
+      }
     }
     return join(dir, 'pgdata')
   })()
   return template
+}
+
+function templateKey(): string {
+  const hash = createHash('sha256')
+  hash.update(readFileSync(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url)))
+  for (const m of listMigrations()) hash.update(m.sql)
+  return hash.digest('hex').slice(0, 16)
 }
