@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { makeEvents, writeTwapParquetFile, type TwapParquetOptions } from '../tests/support/parquet.ts'
+import { makeEvents, mulberry32, writeTwapParquetFile, type TwapParquetOptions } from '../tests/support/parquet.ts'
 
 /** Where the data set lives and what it holds. */
 export interface Dataset {
@@ -140,17 +140,5 @@ function zipfSampler(random: () => number, wallets: readonly string[]): () => st
       else hi = mid
     }
     return wallets[lo] as string
-  }
-}
-
-/** A small seeded PRNG, so the same seed writes the same files. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }

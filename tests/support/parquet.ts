@@ -291,7 +291,7 @@ function scaled(units: bigint, scale: number): string {
 }
 
 /** A small seeded PRNG so generated files are the same on every run. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
