@@ -98,10 +98,15 @@ program.command('etl')
       const { runEtl } = await etl()
       const { logReporter, terminalReporter } = await progress()
       const reporter = process.stderr.isTTY ? terminalReporter() : logReporter(logger)
-      const summary = await runEtl({ db, config: cfg, logger, metrics: createMetrics(), reporter }, {
-        source, dryRun: opts.dryRun, force: opts.force, maxBytes: opts.maxBytes, concurrency: opts.concurrency,
-      })
-      if (summary.objectsFailed) process.exitCode = EXIT.failed
+      const stop = stopOnSignal(logger)
+      try {
+        const summary = await runEtl({ db, config: cfg, logger, metrics: createMetrics(), reporter }, {
+          source, dryRun: opts.dryRun, force: opts.force, maxBytes: opts.maxBytes, concurrency: opts.concurrency, signal: stop.signal,
+        })
+        process.exitCode = stop.exitCode() ?? (summary.objectsFailed ? EXIT.failed : EXIT.ok)
+      } finally {
+        stop.dispose()
+      }
     } finally {
       await db.close()
     }
@@ -155,6 +160,31 @@ program.command('sample')
     await writeFile(opts.out, new Uint8Array(sampleParquet()))
     process.stdout.write(`wrote ${opts.out}\n`)
   })
+
+/**
+ * The first SIGINT or SIGTERM stops an ETL run between objects (those in flight commit,
+ * so no work is lost) and the command then exits 128 + the signal's number; a second one
+ * exits at once, which is safe too: an object's transaction that does not commit leaves
+ * nothing behind.
+ */
+function stopOnSignal(logger: { warn(msg: string): void }) {
+  const controller = new AbortController()
+  let received: NodeJS.Signals | undefined
+  const codes = { SIGINT: 130, SIGTERM: 143 } as const
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (received) process.exit(codes[signal])
+    received = signal
+    logger.warn(`${signal}: stopping after the objects in flight; send it again to stop at once`)
+    controller.abort()
+  }
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => [signal, () => onSignal(signal)] as const)
+  for (const [signal, handler] of handlers) process.on(signal, handler)
+  return {
+    signal: controller.signal,
+    exitCode: () => (received ? codes[received as keyof typeof codes] : undefined),
+    dispose: () => { for (const [signal, handler] of handlers) process.off(signal, handler) },
+  }
+}
 
 /** Turns every expected failure into one line on stderr and its exit code; no stack traces. */
 function exitCodeFor(err: unknown): { code: number; message?: string } {

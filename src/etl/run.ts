@@ -27,6 +27,8 @@ export interface EtlOptions {
   force?: boolean
   maxBytes?: number
   concurrency?: number
+  /** Stops the run between objects: those in flight finish, the rest wait for the next run. */
+  signal?: AbortSignal
 }
 
 export interface ObjectResult {
@@ -55,6 +57,8 @@ export interface EtlSummary {
   durationMs: number
   failures: { key: string; error: string }[]
   planned: PlannedObject[]
+  /** Objects of the plan left for the next run because the run was stopped. */
+  objectsLeft: number
 }
 
 /** Receives progress; `progress.ts` turns it into a bar on a terminal or log lines. */
@@ -95,9 +99,10 @@ export async function runEtl(deps: EtlDeps, options: EtlOptions): Promise<EtlSum
   try {
     const summary = await withEtlLock(db, () => run(deps, options))
     if (!summary.dryRun) {
-      metrics?.runs.inc({ result: summary.objectsFailed ? 'failed' : 'success' })
+      const result = summary.objectsFailed ? 'failed' : summary.objectsLeft ? 'stopped' : 'success'
+      metrics?.runs.inc({ result })
       metrics?.lastRunSeconds.set(summary.durationMs / 1000)
-      if (!summary.objectsFailed) metrics?.lastSuccess.set(Date.now() / 1000)
+      if (result === 'success') metrics?.lastSuccess.set(Date.now() / 1000)
     }
     return summary
   } catch (err) {
@@ -135,15 +140,16 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
 
   const summary: EtlSummary = {
     dryRun: Boolean(options.dryRun), objectsOk: 0, objectsFailed: 0, objectsSkipped: plan.unchanged,
-    rowsInserted: 0, rowsDuplicate: 0, rowsRejected: 0, bytes: 0, cost, durationMs: 0, failures: [], planned: plan.fetch,
+    rowsInserted: 0, rowsDuplicate: 0, rowsRejected: 0, bytes: 0, cost, durationMs: 0, failures: [], planned: plan.fetch, objectsLeft: 0,
   }
   metrics?.objects.inc({ outcome: 'skipped' }, plan.unchanged)
   if (!options.dryRun && plan.fetch.length > 0) {
     const tmp = needsS3 ? await mkdtemp(join(tmpdir(), 'hl-twap-')) : undefined
     try {
       const queue = [...plan.fetch]
+      const next = () => (options.signal?.aborted ? undefined : queue.shift())
       const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
-        for (let object = queue.shift(); object; object = queue.shift()) {
+        for (let object = next(); object; object = next()) {
           const result = await ingestObject(deps, object, s3, tmp)
           tally(summary, result)
           metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
@@ -154,6 +160,8 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
         }
       })
       await Promise.all(workers)
+      summary.objectsLeft = queue.length
+      if (queue.length) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
     } finally {
       if (tmp) await rm(tmp, { recursive: true, force: true })
     }

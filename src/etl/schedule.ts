@@ -9,6 +9,7 @@ export interface EtlSchedule {
   nextRun(): Date | null
   /** Resolves when the run in progress, if any, has ended. */
   idle(): Promise<void>
+  /** No more ticks; a run in progress stops after the objects in flight. */
   stop(): void
 }
 
@@ -21,13 +22,14 @@ export interface EtlSchedule {
  */
 export function scheduleEtl(cron: string, deps: Omit<EtlDeps, 'reporter'>, logger: Logger, onRun?: (summary: EtlSummary) => void): EtlSchedule {
   let running: Promise<void> = Promise.resolve()
+  const stopping = new AbortController()
   let runningSince: Date | undefined
   const skipped = () => logger.warn({ cron, runningSince: runningSince?.toISOString() }, 'scheduled etl tick skipped: the previous run is still going')
   const job = new Cron(cron, { timezone: 'UTC', protect: skipped }, async () => {
     const run = (async () => {
       runningSince = new Date()
       try {
-        const summary = await runEtl({ ...deps, reporter: logReporter(logger) }, { source: { kind: 'incremental' } })
+        const summary = await runEtl({ ...deps, reporter: logReporter(logger) }, { source: { kind: 'incremental' }, signal: stopping.signal })
         onRun?.(summary)
       } catch (err) {
         if (err instanceof EtlBusyError) logger.warn({ error: err.message }, 'scheduled etl run skipped: another run holds the database')
@@ -42,6 +44,9 @@ export function scheduleEtl(cron: string, deps: Omit<EtlDeps, 'reporter'>, logge
   return {
     nextRun: () => job.nextRun(),
     idle: () => running,
-    stop: () => job.stop(),
+    stop: () => {
+      job.stop()
+      stopping.abort()
+    },
   }
 }

@@ -152,6 +152,28 @@ describe(`the hl-twap etl command, on ${engine}`, () => {
     }
   })
 
+  it('SIGTERM stops a run between objects: the object in flight commits, the rest wait for the next run', async () => {
+    const objects = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((name, i) => h.putEvents(`stop/${name}.parquet`, twaps(30_000 + 100 * i, 3))))
+    const inFlight = objects[2]!.key
+    h.server.injectFault({ op: 'get', key: inFlight, kind: 'delay', delayMs: 2_000, times: 1 })
+
+    await h.released(async () => {
+      const stopped = h.startCli(['etl', '--concurrency', '1'])
+      await until(() => h.gets(inFlight) === 1, `the ETL child to request ${inFlight}`)
+      stopped.child.kill('SIGTERM')
+      expect(await stopped.exited).toMatchObject({ code: 143 })
+      const summary = logLines(stopped.stderr()).find((l) => 'objectsOk' in l)
+      expect(summary).toMatchObject({ objectsOk: 3, objectsFailed: 0, objectsLeft: 2, rowsInserted: 18 })
+      expect(summary!.msg).toMatch(/^etl stopped, 2 object\(s\) left for the next run: /)
+      expect(h.gets(objects[3]!.key)).toBe(0)
+
+      const rerun = await h.cli(['etl'], { keepStore: true })
+      expect(rerun.code, rerun.stderr).toBe(EXIT.ok)
+      expect(summaryOf(rerun)).toMatchObject({ objectsOk: 2, objectsSkipped: 3, objectsLeft: 0, rowsInserted: 12 })
+    })
+    expect(await h.digest()).toMatchObject({ rows: 30 })
+  })
+
   it('fails with one line and no stack trace on an unreachable database, a bad setting, conflicting flags or a missing bucket', async () => {
     // Only the run against the missing bucket opens the store; the others stop before.
     const runs: [string, Record<string, string | undefined>][] = [

@@ -180,6 +180,25 @@ describe(`serve() with a schedule, in process, on ${engine}`, () => {
     expect(rows[0]!.n).toBe(events.length)
   })
 
+  it('on close stops a scheduled run between objects: the one in flight commits, the next is never fetched', async () => {
+    const first = hourEvents('2025-11-03T12:00:00Z', 1_620_000)
+    await publish(server, KEY_A, first)
+    await publish(server, KEY_B, hourEvents('2025-11-03T13:00:00Z', 1_630_000))
+    server.injectFault({ op: 'get', key: PREFIX + KEY_A, kind: 'delay', delayMs: 2_000, times: 1 })
+    const { logger, lines } = memoryLogger()
+    const config = bucketConfig(server, { ETL_CONCURRENCY: '1' })
+    const served = await serve({ db: store.db, config, logger, metrics: createMetrics(), schedule: EVERY_SECOND })
+    close = served.close
+    await until(() => server.count('get') === 1, 'the scheduled download to start')
+    await served.close()
+    close = undefined
+    expect(lines.filter((l) => 'objectsOk' in l)).toEqual([expect.objectContaining({ objectsOk: 1, objectsLeft: 1, rowsInserted: first.length })])
+    expect(server.count('get', PREFIX + KEY_B)).toBe(0)
+    const db = await store.reopen()
+    const { rows } = await db.query<{ s3_object_key: string }>('SELECT s3_object_key FROM etl_s3_ingest_log')
+    expect(rows).toEqual([{ s3_object_key: PREFIX + KEY_A }])
+  })
+
   it('closes the database and names API_HOST and API_PORT when it cannot listen', async () => {
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
