@@ -1,14 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { parseInstant } from './api/instant.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { EtlBusyError } from './etl/lock.ts'
 import type { EtlSource } from './etl/run.ts'
 import { cronError } from './etl/cron.ts'
 import { createLogger } from './log.ts'
 import { createMetrics } from './metrics.ts'
-import { BusyError, StoreError } from './store/db.ts'
+import { BusyError } from './store/db.ts'
 import { openStore } from './store/open.ts'
 
 // Commands import what only they need when they run (Fastify, the AWS SDK, the parquet
@@ -44,10 +46,25 @@ const positiveInt = (name: string) => (value: string) => {
   return n
 }
 
+/** `--since`: read as the API reads `start` and `end` (a bare date is 00:00 UTC, no zone is UTC). */
 const instant = (value: string) => {
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(value) ? value : `${value}Z`)
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an ISO-8601 date or time, e.g. 2025-11-01 or 2025-11-01T12:00:00Z')
-  return date
+  const micros = parseInstant(value)
+  if (micros === null) throw new InvalidArgumentError('expected an ISO-8601 date or time, e.g. 2025-11-01 or 2025-11-01T12:00:00Z')
+  return new Date(Number(micros / 1000n))
+}
+
+/**
+ * PostgreSQL connections for a command: ten for the API, and for an ETL one per object in
+ * flight, one for the run's lock and a spare.
+ */
+function poolSize(uses: { api: boolean; etlConcurrency?: number }): number {
+  const etl = uses.etlConcurrency === undefined ? 0 : uses.etlConcurrency + 2
+  return Math.max(10, (uses.api ? 10 : 0) + etl)
+}
+
+function checkCron(expression: string, origin: string): void {
+  const error = cronError(expression)
+  if (error) throw new ExitError(`${origin} ${JSON.stringify(expression)} is not a valid cron expression: ${error}`, EXIT.usage)
 }
 
 function packageVersion(): string {
@@ -91,9 +108,7 @@ program.command('etl')
       : { kind: 'incremental', since: opts.since }
     const cfg = config()
     const logger = createLogger(cfg.logLevel)
-    // One connection per object in flight, one for the run's lock, one spare.
-    const poolSize = Math.max(10, (opts.concurrency ?? cfg.etl.concurrency) + 2)
-    const { db } = await openStore(cfg, { applicationName: 'hl-twap etl', poolSize })
+    const { db } = await openStore(cfg, { applicationName: 'hl-twap etl', poolSize: poolSize({ api: false, etlConcurrency: opts.concurrency ?? cfg.etl.concurrency }) })
     try {
       const { runEtl } = await etl()
       const { logReporter, terminalReporter } = await progress()
@@ -117,14 +132,10 @@ program.command('serve')
   .option('--schedule <cron>', 'run the incremental ETL on this cron schedule, UTC (e.g. "30 0 * * *")')
   .action(async (opts: { schedule?: string }) => {
     const cfg = config()
-    if (opts.schedule !== undefined) {
-      const error = cronError(opts.schedule)
-      if (error) throw new ExitError(`--schedule ${JSON.stringify(opts.schedule)} is not a valid cron expression: ${error}`, EXIT.usage)
-    }
+    if (opts.schedule !== undefined) checkCron(opts.schedule, '--schedule')
     const logger = createLogger(cfg.logLevel)
-    // With a schedule, the ETL's connections come on top of the API's ten.
-    const poolSize = opts.schedule === undefined ? 10 : 12 + cfg.etl.concurrency
-    const { db, applied } = await openStore(cfg, { poolSize })
+    const etlConcurrency = opts.schedule === undefined ? undefined : cfg.etl.concurrency
+    const { db, applied } = await openStore(cfg, { poolSize: poolSize({ api: true, etlConcurrency }) })
     if (applied.length) logger.info({ applied }, 'migrations applied')
     const { serve } = await server()
     await serve({ db, config: cfg, logger, metrics: createMetrics(), schedule: opts.schedule })
@@ -134,10 +145,9 @@ program.command('start')
   .description('what `npm start` runs: migrate, load the bundled sample into an empty store, serve, and sync S3 daily when AWS credentials are configured')
   .action(async () => {
     const cfg = config()
-    const error = cronError(cfg.etl.schedule)
-    if (error) throw new ExitError(`ETL_SCHEDULE ${JSON.stringify(cfg.etl.schedule)} is not a valid cron expression: ${error}`, EXIT.usage)
+    checkCron(cfg.etl.schedule, 'ETL_SCHEDULE')
     const logger = createLogger(cfg.logLevel)
-    const { db, applied } = await openStore(cfg, { poolSize: 12 + cfg.etl.concurrency })
+    const { db, applied } = await openStore(cfg, { poolSize: poolSize({ api: true, etlConcurrency: cfg.etl.concurrency }) })
     if (applied.length) logger.info({ applied, database: db.location }, 'migrations applied')
     const metrics = createMetrics()
     const { rows } = await db.query<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM etl_s3_ingest_log) AND NOT EXISTS (SELECT 1 FROM twap_status) AS empty')
@@ -169,10 +179,10 @@ program.command('sample')
  */
 function stopOnSignal(logger: { warn(msg: string): void }) {
   const controller = new AbortController()
-  let received: NodeJS.Signals | undefined
-  const codes = { SIGINT: 130, SIGTERM: 143 } as const
+  let received: 'SIGINT' | 'SIGTERM' | undefined
+  const exitCode = (signal: 'SIGINT' | 'SIGTERM') => 128 + constants.signals[signal]
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-    if (received) process.exit(codes[signal])
+    if (received) process.exit(exitCode(signal))
     received = signal
     logger.warn(`${signal}: stopping after the objects in flight; send it again to stop at once`)
     controller.abort()
@@ -181,7 +191,7 @@ function stopOnSignal(logger: { warn(msg: string): void }) {
   for (const [signal, handler] of handlers) process.on(signal, handler)
   return {
     signal: controller.signal,
-    exitCode: () => (received ? codes[received as keyof typeof codes] : undefined),
+    exitCode: () => (received ? exitCode(received) : undefined),
     dispose: () => { for (const [signal, handler] of handlers) process.off(signal, handler) },
   }
 }
@@ -193,7 +203,6 @@ function exitCodeFor(err: unknown): { code: number; message?: string } {
   if (err instanceof ExitError) return { code: err.code, message: err.message }
   if (err instanceof EtlBusyError || err instanceof BusyError) return { code: EXIT.busy, message: err.message }
   if (err instanceof ConfigError || e.name === 'EtlRefusedError') return { code: EXIT.usage, message: e.message }
-  if (err instanceof StoreError) return { code: EXIT.failed, message: err.message }
   return { code: EXIT.failed, message: e.message || String(err) }
 }
 

@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.ts'
 import { createS3Client, describeS3Error, downloadObject, headObject, isIngestibleKey, listObjects } from '../source/s3.ts'
 import { listLocalFiles } from '../source/local.ts'
 import type { Db } from '../store/db.ts'
-import { readIngestLog, recordIngest } from '../store/ingest-log.ts'
+import { readIngestLog, recordIngest, type IngestRecord } from '../store/ingest-log.ts'
 import { createLoader } from '../store/load.ts'
 import { withEtlLock } from './lock.ts'
 import { estimateCost, planObjects, type CostEstimate, type Plan, type PlannedObject, type SourceObject } from './plan.ts'
@@ -169,8 +169,8 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
     // embedded engine has no autovacuum to do it later (a million rows: 2-4 s a page before).
     if (summary.rowsInserted > 0) await db.exec('ANALYZE twap_status')
   }
-  summary.cost = needsS3 ? estimateCost(listRequests, summary.objectsOk + summary.objectsFailed, summary.bytes) : cost
-  if (options.dryRun) summary.cost = cost
+  // What was spent, once something was fetched from S3; otherwise the plan's estimate.
+  if (needsS3 && !options.dryRun) summary.cost = estimateCost(listRequests, summary.objectsOk + summary.objectsFailed, summary.bytes)
   summary.durationMs = performance.now() - started
   reporter?.finished(summary)
   return summary
@@ -250,11 +250,7 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
         reporter?.rows(batch.rowsRead)
       }
       result.durationMs = Math.round(performance.now() - started)
-      await recordIngest(tx, {
-        key: object.key, etag: object.etag, lastModified: object.lastModified.toISOString(), sizeBytes: object.size,
-        rowsIngested: result.inserted, rowsDuplicate: result.duplicate, rowsRejected: result.rejected,
-        errorText: null, durationMs: result.durationMs,
-      })
+      await recordIngest(tx, logEntry(object, result))
     })
     result.ok = true
   } catch (err) {
@@ -262,12 +258,18 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
     result.error = (err as Error).message
     result.inserted = result.duplicate = result.rejected = 0
     result.durationMs = Math.round(performance.now() - started)
-    await recordIngest(db, {
-      key: object.key, etag: object.etag, lastModified: object.lastModified.toISOString(), sizeBytes: object.size,
-      rowsIngested: 0, rowsDuplicate: 0, rowsRejected: 0, errorText: result.error, durationMs: result.durationMs,
-    }).catch((logErr) => deps.logger.error({ key: object.key, err: logErr }, 'could not record the failure in the ingest log'))
+    await recordIngest(db, logEntry(object, result)).catch((logErr) => deps.logger.error({ key: object.key, err: logErr }, 'could not record the failure in the ingest log'))
   } finally {
     if (path && path !== object.path) await rm(path, { force: true })
   }
   return result
+}
+
+/** The ingest-log entry of an object's outcome: its counts, or its error. */
+function logEntry(object: PlannedObject, result: ObjectResult): IngestRecord {
+  return {
+    key: object.key, etag: object.etag, lastModified: object.lastModified.toISOString(), sizeBytes: object.size,
+    rowsIngested: result.inserted, rowsDuplicate: result.duplicate, rowsRejected: result.rejected,
+    errorText: result.error ?? null, durationMs: result.durationMs,
+  }
 }

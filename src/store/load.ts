@@ -23,13 +23,10 @@ const DIRECT_UNDONE = 'ROLLBACK TO SAVEPOINT twap_direct; RELEASE SAVEPOINT twap
 /** SQLSTATE of a unique-key violation. */
 const UNIQUE_VIOLATION = '23505'
 
+// The stage takes its columns from `twap_status`, so a migration cannot leave it behind.
 const CREATE_STAGE = `
-  CREATE TEMP TABLE IF NOT EXISTS twap_stage (
-    twap_id TEXT, wallet TEXT, ts TIMESTAMPTZ, asset TEXT, side TEXT,
-    size_requested NUMERIC, size_executed NUMERIC, notional_executed NUMERIC,
-    status TEXT, duration_minutes INTEGER, placed_at TIMESTAMPTZ,
-    reduce_only BOOLEAN, randomize BOOLEAN, s3_object_key TEXT, raw_payload JSONB
-  ) ON COMMIT DELETE ROWS`
+  CREATE TEMP TABLE IF NOT EXISTS twap_stage ON COMMIT DELETE ROWS
+  AS SELECT ${COLUMN_LIST} FROM twap_status WITH NO DATA`
 
 const MOVE_STAGE = `
   INSERT INTO twap_status (${COLUMN_LIST})

@@ -33,6 +33,19 @@ describe(`the hl-twap etl command, on ${engine}`, () => {
     return { keys: objects.map((o) => o.key), bytes: objects.reduce((n, o) => n + o.size, 0) }
   }
 
+  /** Five objects of three TWAPs (six rows) each under `folder/`. */
+  function putFive(folder: string, firstTwapId: number) {
+    return Promise.all(['a', 'b', 'c', 'd', 'e'].map((name, i) => h.putEvents(`${folder}/${name}.parquet`, twaps(firstTwapId + 100 * i, 3))))
+  }
+
+  /** A `--concurrency 1` ETL child, returned once its download of `key` hangs for `delayMs`. */
+  async function startRunHeldOn(key: string, delayMs: number) {
+    h.server.injectFault({ op: 'get', key, kind: 'delay', delayMs, times: 1 })
+    const child = h.startCli(['etl', '--concurrency', '1'])
+    await until(() => h.gets(key) === 1, `the ETL child to request ${key}`)
+    return child
+  }
+
   it('--local-file takes files and directories (every *.parquet below them) and exits 1 when one of them fails', async () => {
     const work = join(h.dir, 'work')
     await mkdir(join(work, 'data/2025/11/03'), { recursive: true })
@@ -119,13 +132,10 @@ describe(`the hl-twap etl command, on ${engine}`, () => {
   })
 
   it('a run killed with SIGKILL mid-object is completed by the next run, with exactly the rows of a clean run', async () => {
-    const objects = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((name, i) => h.putEvents(`kill/${name}.parquet`, twaps(20_000 + 100 * i, 3))))
-    const inFlight = objects[2]!.key
-    h.server.injectFault({ op: 'get', key: inFlight, kind: 'delay', delayMs: 60_000, times: 1 })
+    const objects = await putFive('kill', 20_000)
 
     await h.released(async () => {
-      const killed = h.startCli(['etl', '--concurrency', '1'])
-      await until(() => h.gets(inFlight) === 1, `the ETL child to request ${inFlight}`)
+      const killed = await startRunHeldOn(objects[2]!.key, 60_000)
       killed.child.kill('SIGKILL')
       expect(await killed.exited).toMatchObject({ signal: 'SIGKILL' })
       if (engine === 'pglite') {
@@ -153,13 +163,10 @@ describe(`the hl-twap etl command, on ${engine}`, () => {
   })
 
   it('SIGTERM stops a run between objects: the object in flight commits, the rest wait for the next run', async () => {
-    const objects = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((name, i) => h.putEvents(`stop/${name}.parquet`, twaps(30_000 + 100 * i, 3))))
-    const inFlight = objects[2]!.key
-    h.server.injectFault({ op: 'get', key: inFlight, kind: 'delay', delayMs: 2_000, times: 1 })
+    const objects = await putFive('stop', 30_000)
 
     await h.released(async () => {
-      const stopped = h.startCli(['etl', '--concurrency', '1'])
-      await until(() => h.gets(inFlight) === 1, `the ETL child to request ${inFlight}`)
+      const stopped = await startRunHeldOn(objects[2]!.key, 2_000)
       stopped.child.kill('SIGTERM')
       expect(await stopped.exited).toMatchObject({ code: 143 })
       const summary = logLines(stopped.stderr()).find((l) => 'objectsOk' in l)
