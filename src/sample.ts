@@ -13,12 +13,17 @@ const PRICES: Record<(typeof COINS)[number], number> = {
   BTC: 91_250.5, ETH: 3_020.25, SOL: 140.5, HYPE: 33.125, '@107': 32.9, 'PURR/USDC': 0.2175, 'xyz:NVDA': 181.5,
 }
 
-/** A small deterministic generator (mulberry32) so the sample is the same file every time. */
-function random(seed: number): () => number {
+/**
+ * A small seeded PRNG (mulberry32), so the sample is the same file on every run. Tests
+ * and benchmarks generate their files with it too.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
   return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
@@ -46,7 +51,7 @@ export interface SampleRow {
  * ISO `time`).
  */
 export function sampleRows(): SampleRow[] {
-  const rand = random(20251101)
+  const rand = mulberry32(20251101)
   const rows: SampleRow[] = []
   const startMs = Date.UTC(2025, 10, 1)
   let twapId = 1_200_000n

@@ -197,22 +197,25 @@ async function readRowGroup(
   return columns
 }
 
+/** The source column of each field an event is built from (SPEC §2). */
+const SOURCE_COLUMNS = {
+  twapId: 'twap_id',
+  user: 'state_user',
+  time: 'time',
+  placed: 'state_timestamp',
+  coin: 'state_coin',
+  side: 'state_side',
+  sz: 'state_sz',
+  executedSz: 'state_executedSz',
+  executedNtl: 'state_executedNtl',
+  status: 'status',
+  minutes: 'state_minutes',
+  reduceOnly: 'state_reduceOnly',
+  randomize: 'state_randomize',
+} as const
+
 /** The file's name for each source field (`undefined` when absent). */
-interface Fields {
-  twapId: string
-  user: string
-  time: string | undefined
-  placed: string | undefined
-  coin: string | undefined
-  side: string | undefined
-  sz: string | undefined
-  executedSz: string | undefined
-  executedNtl: string | undefined
-  status: string | undefined
-  minutes: string | undefined
-  reduceOnly: string | undefined
-  randomize: string | undefined
-}
+type Fields = Record<keyof typeof SOURCE_COLUMNS, string | undefined>
 
 /**
  * Finds each mapped column by its exact name, else case-insensitively (lake catalogs
@@ -225,27 +228,15 @@ function resolveColumns(names: string[]): Fields {
     const lower = wanted.toLowerCase()
     return names.find((name) => name.toLowerCase() === lower)
   }
-  const twapId = find('twap_id')
-  const user = find('state_user')
-  const time = find('time')
-  const placed = find('state_timestamp')
+  const fields = Object.fromEntries(
+    Object.entries(SOURCE_COLUMNS).map(([field, wanted]) => [field, find(wanted)]),
+  ) as Fields
   const missing: string[] = []
-  if (twapId === undefined) missing.push('twap_id')
-  if (user === undefined) missing.push('state_user')
-  if (time === undefined && placed === undefined) missing.push('time or state_timestamp')
-  if (twapId === undefined || user === undefined || missing.length > 0) throw new SchemaError(missing, names)
-  return {
-    twapId, user, time, placed,
-    coin: find('state_coin'),
-    side: find('state_side'),
-    sz: find('state_sz'),
-    executedSz: find('state_executedSz'),
-    executedNtl: find('state_executedNtl'),
-    status: find('status'),
-    minutes: find('state_minutes'),
-    reduceOnly: find('state_reduceOnly'),
-    randomize: find('state_randomize'),
-  }
+  if (fields.twapId === undefined) missing.push(SOURCE_COLUMNS.twapId)
+  if (fields.user === undefined) missing.push(SOURCE_COLUMNS.user)
+  if (fields.time === undefined && fields.placed === undefined) missing.push(`${SOURCE_COLUMNS.time} or ${SOURCE_COLUMNS.placed}`)
+  if (missing.length > 0) throw new SchemaError(missing, names)
+  return fields
 }
 
 type Column = ArrayLike<unknown> | undefined

@@ -29,18 +29,18 @@ export class ParquetTimestamp {
 
   /** ISO-8601 UTC with at most microseconds, or `null` when outside 2000..2100. */
   iso(): string | null {
-    if (this.isoUs === undefined) this.format()
+    if (this.isoUs === undefined) this.formatBoth()
     return this.isoUs as string | null
   }
 
   /** ISO-8601 UTC with every digit the file holds (ns kept), or `null` when unusable. */
   isoFull(): string | null {
-    if (this.isoNs === undefined) this.format()
+    if (this.isoNs === undefined) this.formatBoth()
     return this.isoNs as string | null
   }
 
   // Both forms at once: decoding asks for both (the event time and the raw payload).
-  private format(): void {
+  private formatBoth(): void {
     const ok = split(this.value)
     this.isoUs = ok ? format(splitMs, splitSubMsNs, 6) : null
     this.isoNs = ok ? format(splitMs, splitSubMsNs, 9) : null

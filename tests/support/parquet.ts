@@ -11,6 +11,9 @@ import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
 import { decodeParquet } from '../../src/decode/parquet.ts'
 import type { DecodedBatch } from '../../src/decode/parquet.ts'
 import type { RejectedRow, TwapEvent } from '../../src/decode/event.ts'
+import { mulberry32 } from '../../src/sample.ts'
+
+export { mulberry32 }
 
 /** One upstream TWAP status event, keyed by the column names Artemis gives them. */
 export interface SourceEvent {
@@ -288,16 +291,4 @@ function scaled(units: bigint, scale: number): string {
   const digits = units.toString().padStart(scale + 1, '0')
   const fraction = digits.slice(-scale).replace(/0+$/, '') || '0'
   return `${digits.slice(0, -scale)}.${fraction}`
-}
-
-/** A small seeded PRNG so generated files are the same on every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
