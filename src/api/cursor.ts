@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto'
 import { formatInstant, parseInstant } from './instant.ts'
-import type { PagePosition } from '../store/twap-queries.ts'
-
-/** What a cursor is bound to: the query whose pages it walks, in normalised form. */
-export interface CursorScope {
-  wallet: string
-  start: string
-  end: string
-  asset: string | null
-}
+import type { PagePosition, TwapRange } from '../store/twap-queries.ts'
 
 const MAX_ID = 2n ** 63n - 1n
 const SHAPE = /^c1\|([0-9TZ:.-]{10,40})\|([01])\|(\d{1,19})\|([0-9a-f]{16})$/
@@ -19,7 +11,7 @@ const SHAPE = /^c1\|([0-9TZ:.-]{10,40})\|([01])\|(\d{1,19})\|([0-9a-f]{16})$/
  * cursor pasted into another query, or edited, is rejected instead of silently skipping
  * TWAPs. Not a secret: anyone can read a position, and a forged one only pages oddly.
  */
-export function encodeCursor(position: PagePosition, scope: CursorScope): string {
+export function encodeCursor(position: PagePosition, scope: TwapRange): string {
   const text = ['c1', position.ts, position.isTerminal ? '1' : '0', position.id, scopeHash(scope)].join('|')
   return Buffer.from(text).toString('base64url')
 }
@@ -28,7 +20,7 @@ export function encodeCursor(position: PagePosition, scope: CursorScope): string
  * The position a cursor resumes after, or null when `cursor` is not one this service
  * issued for the same wallet, range and asset.
  */
-export function decodeCursor(cursor: string, scope: CursorScope): PagePosition | null {
+export function decodeCursor(cursor: string, scope: TwapRange): PagePosition | null {
   const m = SHAPE.exec(Buffer.from(cursor, 'base64url').toString('latin1'))
   if (!m || m[4] !== scopeHash(scope)) return null
   const ts = parseInstant(m[1]!)
@@ -36,7 +28,8 @@ export function decodeCursor(cursor: string, scope: CursorScope): PagePosition |
   return { ts: formatInstant(ts), isTerminal: m[2] === '1', id: m[3]! }
 }
 
-function scopeHash(scope: CursorScope): string {
+// The query a cursor is bound to is its normalised range: wallet, start, end and asset.
+function scopeHash(scope: TwapRange): string {
   const key = JSON.stringify([scope.wallet, scope.start, scope.end, scope.asset])
   return createHash('sha256').update(key).digest('hex').slice(0, 16)
 }

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { Queryable } from '../store/db.ts'
-import { positionOf, twapEventsInRange, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
-import { CSV_COLUMNS, groupEvents, toCsvRecord, toTwap } from './twap-json.ts'
+import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
+import { CSV_COLUMNS, toCsvRecord, toTwaps } from './twap-json.ts'
 
 /** TWAPs fetched per query while exporting: big enough to amortise a query, small in memory. */
 export const EXPORT_CHUNK = 2000
@@ -14,9 +14,9 @@ export const EXPORT_CHUNK = 2000
  * The next chunk is asked for before this one is handed out, so the database works while
  * the caller formats and sends (formatting CSV costs about as much as the query).
  */
-export async function* twapChunks(db: Queryable, range: TwapRange, after: PagePosition | null, withRaw: boolean, chunk = EXPORT_CHUNK): AsyncGenerator<TwapSummaryRow[]> {
+async function* twapChunks(db: Queryable, range: TwapRange, after: PagePosition | null, withRaw: boolean): AsyncGenerator<TwapSummaryRow[]> {
   const fetch = (from: PagePosition | null) => {
-    const rows = twapPage(db, range, from, chunk, withRaw)
+    const rows = twapPage(db, range, from, EXPORT_CHUNK, withRaw)
     // Handled now, awaited later: a query failing while the caller still holds the previous
     // chunk (or after the client went away) must not become an unhandled rejection.
     rows.catch(() => {})
@@ -25,7 +25,7 @@ export async function* twapChunks(db: Queryable, range: TwapRange, after: PagePo
   let next: Promise<TwapSummaryRow[]> | null = fetch(after)
   while (next) {
     const rows: TwapSummaryRow[] = await next
-    next = rows.length === chunk ? fetch(positionOf(rows[rows.length - 1]!)) : null
+    next = rows.length === EXPORT_CHUNK ? fetch(positionOf(rows[rows.length - 1]!)) : null
     if (rows.length > 0) yield rows
   }
 }
@@ -70,9 +70,8 @@ function csvStream(wallet: string, chunks: AsyncIterable<TwapSummaryRow[]>): Rea
 function ndjsonStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSummaryRow[]>, withEvents: boolean): Readable {
   async function* lines() {
     for await (const rows of chunks) {
-      const events = withEvents ? groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id))) : undefined
       let text = ''
-      for (const row of rows) text += JSON.stringify(toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)) + '\n'
+      for (const twap of await toTwaps(db, range, rows, withEvents)) text += JSON.stringify(twap) + '\n'
       yield text
     }
   }

@@ -1,15 +1,22 @@
-import { isoFromPg } from '../store/db.ts'
-import type { TwapEventRow, TwapHistoryRow as HistoryRowFromDb, TwapSummaryRow } from '../store/twap-queries.ts'
+import { isoFromPg, type Queryable } from '../store/db.ts'
+import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
 
 type TwapEvent = NonNullable<Twap['events']>[number]
 
 /**
- * A TWAP as the API shows it, from its summary row and, with `latest_per_twap=false`, its
- * events in the range. Shared by the JSON page and the NDJSON export, so a line of the
- * export is exactly a TWAP of the page.
+ * The TWAPs of `rows` as the API shows them, each with its `events` in `range` when
+ * `withEvents` (`latest_per_twap=false`; one query for all of them). Shared by the JSON
+ * page and the NDJSON export, so a line of the export is exactly a TWAP of the page.
  */
-export function toTwap(row: TwapSummaryRow, events?: readonly TwapEventRow[]): Twap {
+export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[], withEvents: boolean): Promise<Twap[]> {
+  if (!withEvents) return rows.map((row) => toTwap(row))
+  const events = groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id)))
+  return rows.map((row) => toTwap(row, events.get(row.twap_id) ?? []))
+}
+
+/** A TWAP from its summary row and, when given, its events in the range. */
+function toTwap(row: TwapSummaryRow, events?: readonly TwapEventRow[]): Twap {
   const twap: Twap = {
     twap_id: row.twap_id,
     asset: row.asset,
@@ -40,7 +47,7 @@ function toEvent(row: TwapEventRow): TwapEvent {
 }
 
 /** Events grouped by TWAP id, each group keeping the query's order (oldest first). */
-export function groupEvents(rows: readonly TwapEventRow[]): Map<string, TwapEventRow[]> {
+function groupEvents(rows: readonly TwapEventRow[]): Map<string, TwapEventRow[]> {
   const groups = new Map<string, TwapEventRow[]>()
   for (const row of rows) {
     const group = groups.get(row.twap_id)

@@ -18,7 +18,8 @@ export async function configureApiKeys(app: FastifyInstance, config: Pick<Config
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.url?.startsWith('/api/')) return
     const given = request.headers[API_KEY_HEADER]
-    const ok = typeof given === 'string' && digests.some((d) => timingSafeEqual(d, digest(given)))
+    const givenDigest = typeof given === 'string' ? digest(given) : undefined
+    const ok = givenDigest !== undefined && digests.some((d) => timingSafeEqual(d, givenDigest))
     if (!ok) throw httpError(401, `An ${API_KEY_HEADER} header with a valid API key is required.`)
   })
 }

@@ -22,7 +22,7 @@ export function httpError(statusCode: number, message: string): Error & { status
  * a query. Drivers mark query errors with a SQLSTATE; connection trouble has either no
  * SQLSTATE or one of the classes 08 (connection), 53 (resources), 57 (operator), 58 (system).
  */
-export function isDatabaseUnavailable(err: unknown): boolean {
+function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown }).code
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57|58)/.test(code)
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Db } from '../../../../../store/db.ts'
-import { positionOf, twapEventsInRange, twapPage, type PagePosition, type TwapRange } from '../../../../../store/twap-queries.ts'
+import { positionOf, twapPage, type PagePosition, type TwapRange } from '../../../../../store/twap-queries.ts'
 import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { openExport } from '../../../../export.ts'
 import { compactInstant, formatInstant, parseInstant } from '../../../../instant.ts'
@@ -8,13 +8,14 @@ import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
 import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery, type ExportFormat } from '../../../../schemas/twaps.ts'
 import type { ParameterError } from '../../../../schemas/problem.ts'
-import { groupEvents, toTwap } from '../../../../twap-json.ts'
+import { toTwaps } from '../../../../twap-json.ts'
 
 const MEDIA_TYPES: Record<ExportFormat, string> = {
   json: 'application/json',
   csv: 'text/csv',
   ndjson: 'application/x-ndjson',
 }
+const FORMAT_BY_MEDIA_TYPE = new Map(Object.entries(MEDIA_TYPES).map(([format, type]) => [type, format as ExportFormat]))
 
 /**
  * `GET /api/v1/twaps`: a wallet's TWAPs in a time range, newest first, each summarised by
@@ -60,13 +61,12 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     const rows = await twapPage(db, range, after, limit + 1)
     const more = rows.length > limit
     if (more) rows.length = limit
-    const events = withEvents ? groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id))) : undefined
     const last = rows[rows.length - 1]
     return {
       wallet: range.wallet,
       start: range.start,
       end: range.end,
-      twaps: rows.map((row) => toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)),
+      twaps: await toTwaps(db, range, rows, withEvents),
       next_cursor: more && last ? encodeCursor(positionOf(last), range) : null,
     }
   })
@@ -111,11 +111,10 @@ function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePositio
  */
 function formatFromAccept(accept: string | undefined): ExportFormat {
   if (!accept) return 'json'
-  const byType = new Map(Object.entries(MEDIA_TYPES).map(([format, type]) => [type, format as ExportFormat]))
   let best: { format: ExportFormat; q: number } | undefined
   for (const part of accept.split(',')) {
     const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase())
-    const format = byType.get(type)
+    const format = FORMAT_BY_MEDIA_TYPE.get(type)
     const qParam = params.find((p) => p.startsWith('q='))
     const q = qParam === undefined ? 1 : Number(qParam.slice(2))
     if (format && q > 0 && (!best || q > best.q)) best = { format, q }
