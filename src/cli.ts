@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +9,7 @@ import { EtlBusyError } from './etl/lock.ts'
 import type { EtlSource } from './etl/run.ts'
 import { cronError } from './etl/cron.ts'
 import { createLogger } from './log.ts'
+import { packageInfo } from './package.ts'
 import { createMetrics } from './metrics.ts'
 import { BusyError } from './store/db.ts'
 import { openStore } from './store/open.ts'
@@ -67,14 +68,9 @@ function checkCron(expression: string, origin: string): void {
   if (error) throw new ExitError(`${origin} ${JSON.stringify(expression)} is not a valid cron expression: ${error}`, EXIT.usage)
 }
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string }
-  return pkg.version
-}
-
 const program = new Command('hl-twap')
   .description('Hyperliquid TWAP status events from the requester-pays S3 bucket, kept in PostgreSQL and served over a REST API.')
-  .version(packageVersion(), '-V, --version')
+  .version(packageInfo.version, '-V, --version')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) })
   .exitOverride()

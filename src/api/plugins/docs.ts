@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs'
+import { packageInfo } from '../../package.ts'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config.ts'
 import { API_KEY_HEADER } from './api-keys.ts'
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string; description: string }
 
 /**
  * The OpenAPI 3.1 document, built from the routes' own schemas, at `/openapi.json`, and
@@ -17,7 +16,7 @@ export async function configureDocs(app: FastifyInstance, config: Pick<Config, '
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'hyperliquid-twap', version: pkg.version, description: pkg.description },
+      info: { title: 'hyperliquid-twap', version: packageInfo.version, description: packageInfo.description },
       tags: [
         { name: 'twaps', description: 'TWAP status events by wallet and time range' },
         { name: 'operations', description: 'Health, metrics and this document' },
