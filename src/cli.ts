@@ -4,7 +4,7 @@ import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { parseInstant } from './api/instant.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import { ConfigError, DATASET_NAMES, loadConfig, type Config, type DatasetName } from './config.ts'
 import { EtlBusyError } from './etl/lock.ts'
 import type { EtlSource } from './etl/run.ts'
 import { cronError } from './etl/cron.ts'
@@ -85,17 +85,21 @@ program.command('db').description('database maintenance').command('migrate')
     logger.info({ applied, database: db.location }, applied.length ? `applied ${applied.length} migration(s)` : 'schema up to date')
   })
 
+/** `--dataset`: one dataset, or `all` of them in order; unset → `ETL_DATASETS`. */
+const datasetChoice = new Option('--dataset <name>', 'statuses, fills or all (default ETL_DATASETS, statuses)').choices([...DATASET_NAMES, 'all'])
+
 program.command('etl')
-  .description('ingest parquet objects from S3 (incremental by default) or local files')
+  .description('ingest objects of a dataset (TWAP statuses: parquet; TWAP fills: LZ4 node fills) from S3, incremental by default, or local files')
+  .addOption(datasetChoice)
   .option('--incremental', 'list the bucket prefix and ingest every object not yet ingested (default)')
   .addOption(new Option('--since <iso8601>', 'only objects whose LastModified is at or after this instant').argParser(instant))
   .option('--object-key <key>', 'exactly one object')
-  .option('--local-file <path>', 'a local parquet file, or a directory of them (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--local-file <path>', 'a local file of the dataset (parquet, or .lz4 for fills), or a directory of them (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .option('--dry-run', 'plan only: list what would be fetched, its bytes and estimated cost; fetch nothing')
   .addOption(new Option('--max-bytes <n>', 'refuse to start a run whose downloads exceed n bytes').argParser(positiveInt('--max-bytes')))
   .addOption(new Option('--concurrency <n>', 'objects in flight at once (default ETL_CONCURRENCY, 4)').argParser(positiveInt('--concurrency')))
   .option('--force', 're-ingest objects already ingested')
-  .action(async (opts: { since?: Date; objectKey?: string; localFile?: string[]; dryRun?: boolean; maxBytes?: number; concurrency?: number; force?: boolean; incremental?: boolean }) => {
+  .action(async (opts: { dataset?: DatasetName | 'all'; since?: Date; objectKey?: string; localFile?: string[]; dryRun?: boolean; maxBytes?: number; concurrency?: number; force?: boolean; incremental?: boolean }) => {
     const chosen = [opts.objectKey && '--object-key', opts.localFile && '--local-file', opts.incremental && '--incremental'].filter(Boolean)
     if (chosen.length > 1) throw new ExitError(`${chosen.join(' and ')} cannot be combined`, EXIT.usage)
     if (opts.since && (opts.objectKey || opts.localFile)) throw new ExitError('--since applies to the incremental listing only', EXIT.usage)
@@ -103,6 +107,8 @@ program.command('etl')
       : opts.objectKey ? { kind: 'object', key: opts.objectKey }
       : { kind: 'incremental', since: opts.since }
     const cfg = config()
+    const datasets: DatasetName[] = opts.dataset === 'all' ? [...DATASET_NAMES] : opts.dataset ? [opts.dataset] : cfg.etl.datasets
+    if (datasets.length > 1 && (opts.objectKey || opts.localFile)) throw new ExitError(`${opts.objectKey ? '--object-key' : '--local-file'} names objects of one dataset: add --dataset statuses or --dataset fills`, EXIT.usage)
     const logger = createLogger(cfg.logLevel)
     const { db } = await openStore(cfg, { applicationName: 'hl-twap etl', poolSize: poolSize({ api: false, etlConcurrency: opts.concurrency ?? cfg.etl.concurrency }) })
     try {
@@ -111,10 +117,16 @@ program.command('etl')
       const reporter = process.stderr.isTTY ? terminalReporter() : logReporter(logger)
       const stop = stopOnSignal(logger)
       try {
-        const summary = await runEtl({ db, config: cfg, logger, metrics: createMetrics(), reporter }, {
-          source, dryRun: opts.dryRun, force: opts.force, maxBytes: opts.maxBytes, concurrency: opts.concurrency, signal: stop.signal,
-        })
-        process.exitCode = stop.exitCode() ?? (summary.objectsFailed ? EXIT.failed : EXIT.ok)
+        const metrics = createMetrics()
+        let failed = false
+        for (const dataset of datasets) {
+          if (stop.signal.aborted) break
+          const summary = await runEtl({ db, config: cfg, logger, metrics, reporter }, {
+            source, dataset, dryRun: opts.dryRun, force: opts.force, maxBytes: opts.maxBytes, concurrency: opts.concurrency, signal: stop.signal,
+          })
+          failed ||= summary.objectsFailed > 0
+        }
+        process.exitCode = stop.exitCode() ?? (failed ? EXIT.failed : EXIT.ok)
       } finally {
         stop.dispose()
       }

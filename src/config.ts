@@ -15,6 +15,9 @@ const EnvSchema = Type.Object({
   AWS_REQUEST_PAYER: Type.String({ default: 'requester', minLength: 1 }),
   AWS_ENDPOINT_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+' })),
   AWS_S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
+  FILLS_S3_BUCKET: Type.String({ default: 'hl-mainnet-node-data', minLength: 3 }),
+  FILLS_S3_PREFIX: Type.String({ default: 'node_fills_by_block/hourly/' }),
+  ETL_DATASETS: Type.String({ default: 'statuses' }),
   API_HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
   API_PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
@@ -28,6 +31,10 @@ const EnvSchema = Type.Object({
 
 type Env = Static<typeof EnvSchema>
 
+/** The datasets the ETL ingests: TWAP status events and TWAP slice fills. */
+export const DATASET_NAMES = ['statuses', 'fills'] as const
+export type DatasetName = (typeof DATASET_NAMES)[number]
+
 export interface Config {
   /** PostgreSQL connection string; undefined selects the embedded engine. */
   databaseUrl: string | undefined
@@ -39,7 +46,11 @@ export interface Config {
     requestPayer: string
     endpoint: string | undefined
     forcePathStyle: boolean
+    /** Let the SDK follow a bucket's region redirect (the fills bucket's region is not fixed). */
+    followRegionRedirects?: boolean
   }
+  /** Where the fills dataset lives; region, payer, endpoint and credentials are the statuses' ones. */
+  fills: { bucket: string; prefix: string }
   api: {
     host: string
     port: number
@@ -48,7 +59,12 @@ export interface Config {
     rateLimitPerMinute: number
   }
   logLevel: string
-  etl: { schedule: string; concurrency: number }
+  etl: {
+    schedule: string
+    concurrency: number
+    /** The datasets a scheduled or plain `hl-twap etl` run ingests, in order. */
+    datasets: DatasetName[]
+  }
   health: { staleAfterHours: number }
 }
 
@@ -77,6 +93,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.DATABASE_URL !== undefined) assertUrl('DATABASE_URL', parsed.DATABASE_URL)
   if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
   const origins = splitList(parsed.CORS_ORIGINS)
+  const datasets = splitList(parsed.ETL_DATASETS)
+  if (datasets.length === 0 || datasets.some((d) => !(DATASET_NAMES as readonly string[]).includes(d))) {
+    throw new ConfigError(`ETL_DATASETS must be statuses, fills or both, comma-separated (got ${JSON.stringify(parsed.ETL_DATASETS)})`)
+  }
   return {
     databaseUrl: parsed.DATABASE_URL,
     dataDir: parsed.TWAP_DATA_DIR,
@@ -88,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       endpoint: parsed.AWS_ENDPOINT_URL,
       forcePathStyle: parsed.AWS_S3_FORCE_PATH_STYLE,
     },
+    fills: { bucket: parsed.FILLS_S3_BUCKET, prefix: parsed.FILLS_S3_PREFIX },
     api: {
       host: parsed.API_HOST,
       port: parsed.API_PORT,
@@ -96,7 +117,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     },
     logLevel: parsed.LOG_LEVEL,
-    etl: { schedule: parsed.ETL_SCHEDULE, concurrency: parsed.ETL_CONCURRENCY },
+    etl: {
+      schedule: parsed.ETL_SCHEDULE,
+      concurrency: parsed.ETL_CONCURRENCY,
+      datasets: [...new Set(datasets as DatasetName[])],
+    },
     health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
   }
 }

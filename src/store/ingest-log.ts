@@ -2,6 +2,8 @@ import type { Queryable } from './db.ts'
 
 /** What the ingest log remembers of one source object. */
 export interface IngestRecord {
+  /** The dataset the object belongs to (`statuses`, `fills`): keys are unique within one. */
+  dataset: string
   key: string
   etag: string | null
   lastModified: string | null
@@ -15,9 +17,9 @@ export interface IngestRecord {
 
 const UPSERT = `
   INSERT INTO etl_s3_ingest_log AS log
-    (s3_object_key, etag, last_modified, size_bytes, rows_ingested, rows_duplicate, rows_rejected, error_text, duration_ms, ingested_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
-  ON CONFLICT (s3_object_key) DO UPDATE SET
+    (s3_object_key, etag, last_modified, size_bytes, rows_ingested, rows_duplicate, rows_rejected, error_text, duration_ms, ingested_at, dataset)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10)
+  ON CONFLICT (dataset, s3_object_key) DO UPDATE SET
     etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, size_bytes = EXCLUDED.size_bytes,
     rows_ingested = EXCLUDED.rows_ingested, rows_duplicate = EXCLUDED.rows_duplicate,
     rows_rejected = EXCLUDED.rows_rejected, error_text = EXCLUDED.error_text,
@@ -29,7 +31,7 @@ const UPSERT = `
  * error is kept and the object retried on the next run.
  */
 export async function recordIngest(db: Queryable, r: IngestRecord): Promise<void> {
-  await db.query(UPSERT, [r.key, r.etag, r.lastModified, r.sizeBytes, r.rowsIngested, r.rowsDuplicate, r.rowsRejected, r.errorText, r.durationMs])
+  await db.query(UPSERT, [r.key, r.etag, r.lastModified, r.sizeBytes, r.rowsIngested, r.rowsDuplicate, r.rowsRejected, r.errorText, r.durationMs, r.dataset])
 }
 
 export interface LoggedObject {
@@ -39,12 +41,12 @@ export interface LoggedObject {
   rowsIngested: number
 }
 
-/** Every logged object by key: what the planner compares the listing against. */
-export async function readIngestLog(db: Queryable): Promise<Map<string, LoggedObject>> {
+/** Every logged object of `dataset` by key: what the planner compares the listing against. */
+export async function readIngestLog(db: Queryable, dataset: string): Promise<Map<string, LoggedObject>> {
   const { rows } = await db.query<{ s3_object_key: string; etag: string | null; last_modified: string | null; error_text: string | null; rows_ingested: number }>(
     `SELECT s3_object_key, etag, to_char(last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_modified,
             error_text, rows_ingested
-       FROM etl_s3_ingest_log`)
+       FROM etl_s3_ingest_log WHERE dataset = $1`, [dataset])
   return new Map(rows.map((r) => [r.s3_object_key, {
     etag: r.etag, lastModified: r.last_modified, failed: r.error_text !== null, rowsIngested: r.rows_ingested,
   }]))

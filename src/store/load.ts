@@ -109,14 +109,14 @@ export function toCopyText(events: readonly TwapEvent[], objectKey: string): str
 }
 
 /** Values that cannot hold a tab, newline or backslash (numbers, booleans, ISO times). */
-function nullable(value: string | number | boolean | null): string {
+export function nullable(value: string | number | boolean | null): string {
   return value === null ? '\\N' : String(value)
 }
 
 const SPECIAL = /[\\\t\n\r]/
 
 /** Text values, escaped as COPY's text format requires. */
-function copyValue(value: string | null): string {
+export function copyValue(value: string | null): string {
   if (value === null) return '\\N'
   if (!SPECIAL.test(value)) return value
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
