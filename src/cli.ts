@@ -29,6 +29,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 75 } as const
 
 const SAMPLE_FILE = fileURLToPath(new URL('../samples/twap-sample.parquet', import.meta.url))
+const SAMPLE_FILLS_FILE = fileURLToPath(new URL('../samples/node-fills-sample.lz4', import.meta.url))
 
 class ExitError extends Error {
   constructor(message: string, readonly code: number) {
@@ -163,7 +164,8 @@ program.command('start')
     const { awsCredentialsConfigured, serve } = await server()
     if (rows[0]?.empty) {
       const summary = await runEtl({ db, config: cfg, logger, metrics }, { source: { kind: 'local', paths: [SAMPLE_FILE] } })
-      logger.info({ rows: summary.rowsInserted, file: 'samples/twap-sample.parquet' }, 'empty store: loaded the bundled sample data')
+      const fills = await runEtl({ db, config: cfg, logger, metrics }, { source: { kind: 'local', paths: [SAMPLE_FILLS_FILE] }, dataset: 'fills' })
+      logger.info({ rows: summary.rowsInserted, fills: fills.rowsInserted, files: ['samples/twap-sample.parquet', 'samples/node-fills-sample.lz4'] }, 'empty store: loaded the bundled sample data')
     }
     const schedule = awsCredentialsConfigured() ? cfg.etl.schedule : undefined
     if (!schedule) logger.warn('S3 sync is off: no AWS credentials configured (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE to sync the bucket daily)')
@@ -171,12 +173,14 @@ program.command('start')
   })
 
 program.command('sample')
-  .description('write the small sample parquet file (the one bundled under samples/)')
-  .option('--out <path>', 'where to write it', 'twap-sample.parquet')
-  .action(async (opts: { out: string }) => {
-    const { sampleParquet } = await import('./sample.ts')
+  .description('write the small sample files (the ones bundled under samples/): TWAP statuses as parquet, their fills as LZ4 node fills')
+  .option('--out <path>', 'where to write the statuses', 'twap-sample.parquet')
+  .option('--fills-out <path>', 'where to write the fills', 'node-fills-sample.lz4')
+  .action(async (opts: { out: string; fillsOut: string }) => {
+    const { sampleFillsLz4, sampleParquet } = await import('./sample.ts')
     await writeFile(opts.out, new Uint8Array(sampleParquet()))
-    process.stdout.write(`wrote ${opts.out}\n`)
+    await writeFile(opts.fillsOut, sampleFillsLz4())
+    process.stdout.write(`wrote ${opts.out} and ${opts.fillsOut}\n`)
   })
 
 /**

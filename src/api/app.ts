@@ -12,6 +12,8 @@ import { configureRequestIds, genReqId } from './plugins/request-id.ts'
 import { validatorOptions } from './plugins/validation.ts'
 import twaps from './routes/api/v1/twaps/index.ts'
 import twapById from './routes/api/v1/twaps/twap-id.ts'
+import twapFills from './routes/api/v1/twaps/twap-fills.ts'
+import fills from './routes/api/v1/fills/index.ts'
 import healthz from './routes/healthz.ts'
 import root from './routes/root.ts'
 
@@ -49,5 +51,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthz, { db, config })
   await app.register(twaps, { prefix: '/api/v1/twaps', db })
   await app.register(twapById, { prefix: '/api/v1/twaps', db })
+  await app.register(twapFills, { prefix: '/api/v1/twaps', db })
+  await app.register(fills, { prefix: '/api/v1/fills', db })
   return app
 }

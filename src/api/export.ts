@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { Queryable } from '../store/db.ts'
+import { fillTotals } from '../store/fill-queries.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import { CSV_COLUMNS, toCsvRecord, toTwaps } from './twap-json.ts'
 
@@ -43,19 +44,21 @@ export async function openExport(db: Queryable, range: TwapRange, after: PagePos
     yield first.value
     yield* chunks
   }
-  return format === 'csv' ? csvStream(range.wallet, all()) : ndjsonStream(db, range, all(), withEvents)
+  return format === 'csv' ? csvStream(db, range.wallet, all()) : ndjsonStream(db, range, all(), withEvents)
 }
 
 /**
- * CSV: a header row, then one line per TWAP (see `CSV_COLUMNS`). Each chunk becomes one
- * string, so the response is written in a few large pieces rather than one per TWAP.
+ * CSV: a header row, then one line per TWAP (see `CSV_COLUMNS`) with its fill totals (one
+ * query per chunk). Each chunk becomes one string, so the response is written in a few
+ * large pieces rather than one per TWAP.
  */
-function csvStream(wallet: string, chunks: AsyncIterable<TwapSummaryRow[]>): Readable {
+function csvStream(db: Queryable, wallet: string, chunks: AsyncIterable<TwapSummaryRow[]>): Readable {
   const options = { columns: [...CSV_COLUMNS], cast: { boolean: (value: boolean) => (value ? 'true' : 'false') } }
   async function* text() {
     let header = true
     for await (const rows of chunks) {
-      yield stringify(rows.map((row) => toCsvRecord(wallet, row)), { ...options, header })
+      const fills = await fillTotals(db, rows.map((row) => row.twap_id))
+      yield stringify(rows.map((row) => toCsvRecord(wallet, row, fills.get(row.twap_id))), { ...options, header })
       header = false
     }
     if (header) yield stringify([], { ...options, header })

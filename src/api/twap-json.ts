@@ -1,4 +1,6 @@
 import { isoFromPg, type Queryable } from '../store/db.ts'
+import { fillTotals, type FillTotals } from '../store/fill-queries.ts'
+import { feesCell } from './fill-json.ts'
 import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
 
@@ -6,13 +8,22 @@ type TwapEvent = NonNullable<Twap['events']>[number]
 
 /**
  * The TWAPs of `rows` as the API shows them, each with its `events` in `range` when
- * `withEvents` (`latest_per_twap=false`; one query for all of them). Shared by the JSON
- * page and the NDJSON export, so a line of the export is exactly a TWAP of the page.
+ * `withEvents` (`latest_per_twap=false`; one query for all of them) and its `fills` totals
+ * when fills of it are stored. Shared by the JSON page and the NDJSON export, so a line of
+ * the export is exactly a TWAP of the page.
  */
 export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[], withEvents: boolean): Promise<Twap[]> {
-  if (!withEvents) return rows.map((row) => toTwap(row))
-  const events = groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id)))
-  return rows.map((row) => toTwap(row, events.get(row.twap_id) ?? []))
+  const ids = rows.map((r) => r.twap_id)
+  const [events, totals] = await Promise.all([
+    withEvents ? twapEventsInRange(db, range, ids).then(groupEvents) : undefined,
+    fillTotals(db, ids),
+  ])
+  return rows.map((row) => {
+    const twap = toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)
+    const fills = totals.get(row.twap_id)
+    if (fills) twap.fills = fills
+    return twap
+  })
 }
 
 /** A TWAP from its summary row and, when given, its events in the range. */
@@ -81,12 +92,13 @@ export function toHistoryRow(row: HistoryRowFromDb): TwapHistoryRow {
 export const CSV_COLUMNS = [
   'twap_id', 'wallet', 'asset', 'side', 'status', 'created_at', 'latest_ts', 'duration_minutes',
   'requested_size', 'executed_size', 'executed_notional', 'avg_price', 'reduce_only', 'randomize',
+  'fills_count', 'fills_size', 'fills_notional', 'fills_avg_price', 'fills_fees', 'fills_builder_fee', 'fills_closed_pnl',
 ] as const
 
 export type CsvRecord = Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null>
 
-/** A TWAP as one CSV record of `wallet`'s export. */
-export function toCsvRecord(wallet: string, row: TwapSummaryRow): CsvRecord {
+/** A TWAP as one CSV record of `wallet`'s export; the `fills_` cells are empty when no fills of it are stored. */
+export function toCsvRecord(wallet: string, row: TwapSummaryRow, fills?: FillTotals): CsvRecord {
   return {
     twap_id: row.twap_id,
     wallet,
@@ -102,5 +114,12 @@ export function toCsvRecord(wallet: string, row: TwapSummaryRow): CsvRecord {
     avg_price: row.avg_price,
     reduce_only: row.reduce_only,
     randomize: row.randomize,
+    fills_count: fills?.count ?? null,
+    fills_size: fills?.size ?? null,
+    fills_notional: fills?.notional ?? null,
+    fills_avg_price: fills?.avg_price ?? null,
+    fills_fees: fills ? feesCell(fills) : null,
+    fills_builder_fee: fills?.builder_fee ?? null,
+    fills_closed_pnl: fills?.closed_pnl ?? null,
   }
 }

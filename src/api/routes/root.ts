@@ -20,6 +20,8 @@ const root: FastifyPluginAsyncTypebox = async (app) => {
     links: {
       twaps: '/api/v1/twaps?wallet={wallet}&start={start}&end={end}',
       twap: '/api/v1/twaps/{twap_id}',
+      twap_fills: '/api/v1/twaps/{twap_id}/fills',
+      fills: '/api/v1/fills?wallet={wallet}&start={start}&end={end}',
       health: '/healthz',
       docs: '/docs',
       openapi: '/openapi.json',

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox'
+import { FillTotals } from './fill-totals.ts'
 
 /**
  * The TWAP resource: the query of `GET /api/v1/twaps`, a page of TWAPs, one TWAP's history.
@@ -108,6 +109,7 @@ export const Twap = Type.Object({
   randomize: nullable(Type.Boolean()),
   raw: Raw,
   events: Type.Optional(Type.Array(TwapEvent, { description: 'Only with latest_per_twap=false.' })),
+  fills: Type.Optional(FillTotals),
 })
 export type Twap = Static<typeof Twap>
 

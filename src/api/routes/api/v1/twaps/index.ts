@@ -10,7 +10,7 @@ import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery, type ExportFormat } fr
 import type { ParameterError } from '../../../../schemas/problem.ts'
 import { toTwaps } from '../../../../twap-json.ts'
 
-const MEDIA_TYPES: Record<ExportFormat, string> = {
+export const MEDIA_TYPES: Record<ExportFormat, string> = {
   json: 'application/json',
   csv: 'text/csv',
   ndjson: 'application/x-ndjson',
@@ -109,7 +109,7 @@ function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePositio
  * order); JSON when it names none of them. Parsed here because the few lines beat a
  * dependency for three media types.
  */
-function formatFromAccept(accept: string | undefined): ExportFormat {
+export function formatFromAccept(accept: string | undefined): ExportFormat {
   if (!accept) return 'json'
   let best: { format: ExportFormat; q: number } | undefined
   for (const part of accept.split(',')) {
