@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { SAMPLE_WALLETS, sampleRows } from '../../src/sample.ts'
+import { SAMPLE_WALLETS, sampleFills, sampleRows } from '../../src/sample.ts'
 import { BUCKET_WALLET, PREFIX, bucketEnv, hourEvents, publish } from '../support/bucket.ts'
 import { runCli, startCli, stopCli, type CliProcess } from '../support/cli.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
@@ -112,7 +112,8 @@ describe(`npm start (hl-twap start), as a process, on ${engine}`, () => {
     cli = startCli(['start'], { env: { ...env, ...LOCAL } })
     const url = await servedUrl(cli)
     expect(cli.logs.find((l) => l.msg === 'migrations applied')).toMatchObject({ applied: expect.arrayContaining(['001_init']) })
-    expect(cli.logs.find((l) => l.msg === 'empty store: loaded the bundled sample data')).toMatchObject({ rows: sampleRows().length })
+    const loaded = cli.logs.find((l) => l.msg === 'empty store: loaded the bundled sample data')
+    expect(loaded).toMatchObject({ rows: sampleRows().length, fills: sampleFills().flatMap((b) => b.events).filter(([, f]) => f.twapId !== null).length })
     const off = cli.logs.filter((l) => /S3 sync/i.test(l.msg))
     expect(off).toEqual([expect.objectContaining({ level: LEVEL.warn, msg: expect.stringMatching(/^S3 sync is off: no AWS credentials configured \(set AWS_ACCESS_KEY_ID/) })])
     expect(cli.logs.some((l) => l.msg === 'incremental ETL scheduled (UTC)')).toBe(false)
@@ -123,6 +124,10 @@ describe(`npm start (hl-twap start), as a process, on ${engine}`, () => {
     expect(status).toBe(200)
     expect(body.twaps.length).toBeGreaterThan(0)
     expect(body.twaps.map((t) => t.twap_id).sort()).toEqual(sampleTwaps(wallet))
+    const twapId = sampleFills()[0]!.events[0]![1].twapId
+    const fills = await getJson<{ fills: unknown[]; totals: { count: number } }>(`${url}/api/v1/twaps/${String(twapId)}/fills`)
+    expect(fills.body.totals.count).toBeGreaterThan(0)
+    expect(fills.body.fills).toHaveLength(fills.body.totals.count)
 
     expect(await stopCli(cli)).toEqual({ code: 0, signal: null })
     expect(cli.logs.filter((l) => (l.level ?? LEVEL.error) >= LEVEL.error)).toEqual([])
