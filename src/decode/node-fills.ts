@@ -19,6 +19,8 @@ export interface FillBatch {
   rowsRead: number
   /** Fills without a TWAP id: not stored, only counted. */
   dropped: number
+  /** Lines that were parsed whole (the rest held no TWAP fill and were only scanned). */
+  parsed: number
 }
 
 /** Fills per yielded batch unless the caller says otherwise. */
@@ -27,80 +29,102 @@ const DEFAULT_BATCH_FILLS = 5_000
 /** A line longer than this is not a block of fills: the file is not what it claims to be. */
 const MAX_LINE_BYTES = 256 * 1024 * 1024
 
-// The values of a decoded fill are slices of the text they were parsed from, which keep that
-// whole decompressed chunk alive: a batch is handed over at least this often, so a file with
-// few TWAP fills per megabyte does not hold hundreds of megabytes of text for them.
-const MAX_HELD_BYTES = 32 * 1024 * 1024
-
 /** The object cannot be read as lines of fills (a line over the limit). */
 export class FillFileError extends Error {
   override name = 'FillFileError'
 }
 
-// A TWAP slice fill is a fill whose `twapId` is not null. A line without this text holds
-// none and is passed over without being parsed, which most lines are; a line with it is
-// parsed whole and decides. `\u` escapes could spell the key another way, and a line that
-// does not look like one whole JSON value may be damaged: both are parsed whole too, so the
-// shortcut never drops a line a full parse would keep or reject.
-const TWAP_ID_SET = /"twapId"\s*:\s*(?!null\s*[,}])/
-const TWAP_ID_NULL = /"twapId"\s*:\s*null\s*[,}]/g
+// A TWAP slice fill is a fill whose `twapId` is not null. A line is scanned as bytes for
+// that key: when every `"twapId"` in it is followed by `: null`, the line holds no TWAP fill
+// and is passed over, neither decoded to text nor parsed, which most lines are; a line with
+// any other value is parsed whole and decides. A `\u` escape could spell the key another
+// way, and a line that does not look like one whole JSON value may be damaged: both are
+// parsed whole too, so the shortcut never drops a line a full parse would keep or reject.
+const KEY = Buffer.from('"twapId"')
+const ESCAPE = Buffer.from('\\u')
+const NULL = Buffer.from('null')
 
-/**
- * True when `line` may hold a TWAP fill or be malformed, so it must be parsed whole; false
- * when it certainly holds none.
- */
-export function needsFullParse(line: string): boolean {
-  if (TWAP_ID_SET.test(line) || line.includes('\\u')) return true
-  const first = line.charCodeAt(0)
-  const last = line.charCodeAt(line.length - 1)
-  return !((first === 123 /* { */ && last === 125 /* } */) || (first === 91 /* [ */ && last === 93 /* ] */))
+function isSpace(b: number | undefined): boolean {
+  return b === 32 || b === 9 || b === 13 || b === 10 || b === 11 || b === 12
 }
 
-/** How many fills without a TWAP id a line that `needsFullParse` passed over holds. */
-export function countUntwapped(line: string): number {
-  TWAP_ID_NULL.lastIndex = 0
-  let n = 0
-  while (TWAP_ID_NULL.exec(line)) n++
-  return n
+/** After a `"twapId"` key ending at `at`: `null`, `set` (another value) or `none` (no colon: not a key). */
+function keyValue(buf: Buffer, at: number, end: number): 'null' | 'set' | 'none' {
+  let i = at
+  while (i < end && isSpace(buf[i])) i++
+  if (i >= end || buf[i] !== 58 /* : */) return 'none'
+  i++
+  while (i < end && isSpace(buf[i])) i++
+  if (i + 4 <= end && buf.compare(NULL, 0, 4, i, i + 4) === 0) {
+    let j = i + 4
+    while (j < end && isSpace(buf[j])) j++
+    if (j < end && (buf[j] === 44 /* , */ || buf[j] === 125 /* } */)) return 'null'
+  }
+  return 'set'
 }
 
 /**
  * Splits decompressed bytes into lines and yields batches of decoded fills. Memory holds
- * one chunk and the line in progress.
+ * one chunk and the line in progress. `fullParse` parses every line whole, for comparison.
  */
 export async function* decodeFillLines(chunks: AsyncIterable<Uint8Array>, options: { batchFills?: number; fullParse?: boolean } = {}): AsyncGenerator<FillBatch> {
   const batchFills = options.batchFills ?? DEFAULT_BATCH_FILLS
-  const decoder = new TextDecoder('utf-8', { fatal: false })
-  let batch: FillBatch = { fills: [], rejected: [], rowsRead: 0, dropped: 0 }
-  let carry = ''
+  const utf8 = new TextDecoder('utf-8', { fatal: false })
+  let batch: FillBatch = { fills: [], rejected: [], rowsRead: 0, dropped: 0, parsed: 0 }
+  let carry: Buffer = Buffer.alloc(0)
   let line = 0
-  let held = 0
-  const take = (text: string) => {
-    const n = line++
-    const trimmed = text.endsWith('\r') ? text.slice(0, -1).trim() : text.trim()
-    batch.rowsRead++
-    if (trimmed.length === 0) return
-    if (!options.fullParse && !needsFullParse(trimmed)) batch.dropped += countUntwapped(trimmed)
-    else decodeLine(trimmed, n, batch)
+  /** Takes the whole lines of `buf` (and, when `last`, the unterminated one); returns where the rest starts. */
+  const scan = (buf: Buffer, last: boolean): number => {
+    let start = 0
+    let key = buf.indexOf(KEY)
+    let escape = buf.indexOf(ESCAPE)
+    while (start < buf.length) {
+      let nl = buf.indexOf(10, start)
+      if (nl === -1) {
+        if (!last) return start
+        nl = buf.length
+      }
+      const n = line++
+      batch.rowsRead++
+      let candidate = false
+      let nulls = 0
+      for (; key !== -1 && key < nl; key = buf.indexOf(KEY, key + KEY.length)) {
+        const value = keyValue(buf, key + KEY.length, nl)
+        if (value === 'null') nulls++
+        else if (value === 'set') candidate = true
+      }
+      if (escape !== -1 && escape < start) escape = buf.indexOf(ESCAPE, start)
+      if (escape !== -1 && escape < nl) candidate = true
+      let s = start
+      let e = nl
+      start = nl + 1
+      while (s < e && isSpace(buf[s])) s++
+      while (e > s && isSpace(buf[e - 1])) e--
+      if (s === e) continue
+      const first = buf[s]
+      const end = buf[e - 1]
+      const whole = (first === 123 /* { */ && end === 125 /* } */) || (first === 91 /* [ */ && end === 93 /* ] */)
+      if (!options.fullParse && !candidate && whole) {
+        batch.dropped += nulls
+        continue
+      }
+      batch.parsed++
+      decodeLine(utf8.decode(buf.subarray(s, e)), n, batch)
+    }
+    return buf.length
   }
   for await (const chunk of chunks) {
-    const text = carry + decoder.decode(chunk, { stream: true })
-    let start = 0
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      take(text.slice(start, nl))
-      start = nl + 1
-    }
-    carry = text.slice(start)
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)
+    const buf = carry.length > 0 ? Buffer.concat([carry, bytes]) : bytes
+    // A copy: the rest must not keep the whole chunk alive.
+    carry = Buffer.from(buf.subarray(scan(buf, false)))
     if (carry.length > MAX_LINE_BYTES) throw new FillFileError(`line ${line + 1} is over ${MAX_LINE_BYTES} bytes: not a file of fill lines`)
-    held += chunk.length
-    if (batch.fills.length >= batchFills || (held >= MAX_HELD_BYTES && batch.fills.length + batch.rejected.length > 0)) {
+    if (batch.fills.length >= batchFills) {
       yield batch
-      batch = { fills: [], rejected: [], rowsRead: 0, dropped: 0 }
-      held = 0
+      batch = { fills: [], rejected: [], rowsRead: 0, dropped: 0, parsed: 0 }
     }
   }
-  carry += decoder.decode()
-  if (carry.length > 0) take(carry)
+  if (carry.length > 0) scan(carry, true)
   if (batch.rowsRead > 0) yield batch
 }
 
