@@ -150,7 +150,11 @@ function decodeLine(text: string, line: number, batch: FillBatch): void {
   batch.rejected.push({ row: line, reason: `line ${line + 1} is neither a block ({"block_number", "events": [[user, fill], …]}) nor a [user, fill] pair` })
 }
 
-function decodeEvent(event: unknown, block: Record<string, unknown> | null, line: number, index: number, batch: FillBatch): void {
+/**
+ * Decodes one `[user, fill]` pair into `batch`: a TWAP fill, a rejection naming what is
+ * wrong, or a dropped fill without a TWAP id. `block` is the block line it came in, if any.
+ */
+export function decodeEvent(event: unknown, block: Record<string, unknown> | null, line: number, index: number, batch: FillBatch): void {
   const where = block ? `line ${line + 1}, event ${index}` : `line ${line + 1}`
   if (!Array.isArray(event) || event.length < 2 || !isObject(event[1])) {
     batch.rejected.push({ row: line, reason: `${where} is not a [user, fill] pair` })
@@ -164,7 +168,7 @@ function decodeEvent(event: unknown, block: Record<string, unknown> | null, line
   const row = { raw: stringify(fill) ?? '{}' } as TwapFill
   for (const field of FILL_FIELDS) {
     const source = field.from === 'user' ? user : field.from === 'block' ? block?.[field.source] : fill[field.source]
-    const plain = isLosslessNumber(source) ? source.value : source
+    const plain = isLosslessNumber(source) ? source.value : source instanceof Date ? source.getTime() : source
     const value = plain === undefined || plain === null ? null : readField(field.kind, field.kind === 'decimal' && typeof plain !== 'string' ? String(plain) : plain)
     const missing = plain === undefined || plain === null
     // Text and flags are kept as NULL when odd; a number or id that is not one fails the fill.

@@ -2,6 +2,7 @@ import type { Config, DatasetName } from '../config.ts'
 import type { RejectedRow } from '../decode/event.ts'
 import { decodeFillFile } from '../decode/node-fills.ts'
 import { decodeParquet, openParquetFile } from '../decode/parquet.ts'
+import { decodeParquetFills } from '../decode/parquet-fills.ts'
 import type { Session } from '../store/db.ts'
 import { createFillLoader } from '../store/fill-load.ts'
 import { createLoader, type LoadCounts } from '../store/load.ts'
@@ -41,11 +42,11 @@ export interface Dataset {
 
 /** Joins a decoder and a loader of the same row type into a dataset's `load`. */
 function loadWith<R>(
-  decode: (path: string) => AsyncIterable<{ rows: readonly R[]; rejected: RejectedRow[]; rowsRead: number; dropped: number }> | Promise<AsyncIterable<{ rows: readonly R[]; rejected: RejectedRow[]; rowsRead: number; dropped: number }>>,
+  decode: (path: string, key: string) => AsyncIterable<{ rows: readonly R[]; rejected: RejectedRow[]; rowsRead: number; dropped: number }> | Promise<AsyncIterable<{ rows: readonly R[]; rejected: RejectedRow[]; rowsRead: number; dropped: number }>>,
   loader: (tx: Session, key: string) => Promise<{ replacePrevious(): Promise<number>; add(rows: readonly R[]): Promise<LoadCounts> }>,
 ): Dataset['load'] {
   return async (tx, key, path, replaces, onBatch) => {
-    const batches = await decode(path)
+    const batches = await decode(path, key)
     const load = await loader(tx, key)
     if (replaces) await load.replacePrevious()
     for await (const batch of batches) {
@@ -75,13 +76,14 @@ const statuses: Dataset = {
 
 const fills: Dataset = {
   name: 'fills',
-  fileKind: 'LZ4 object of node fills',
-  extensions: ['.lz4'],
+  fileKind: 'node-fills object (.lz4 or .parquet)',
+  extensions: ['.lz4', '.parquet'],
   prefixVariable: 'FILLS_S3_PREFIX',
   s3: (config) => ({ ...config.s3, bucket: config.fills.bucket, prefix: config.fills.prefix, followRegionRedirects: true }),
   load: loadWith(
-    async function* (path) {
-      for await (const b of decodeFillFile(path)) yield { rows: b.fills, rejected: b.rejected, rowsRead: b.rowsRead, dropped: b.dropped }
+    async function* (path, key) {
+      const batches = key.toLowerCase().endsWith('.parquet') ? decodeParquetFills(path) : decodeFillFile(path)
+      for await (const b of batches) yield { rows: b.fills, rejected: b.rejected, rowsRead: b.rowsRead, dropped: b.dropped }
     },
     createFillLoader,
   ),

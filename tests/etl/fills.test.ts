@@ -5,6 +5,7 @@ import type { Db } from '../../src/store/db.ts'
 import { FILLS_PREFIX } from '../support/bucket.ts'
 import { createTestStore, engine } from '../support/db.ts'
 import { blockLine, lz4Frame, makeFills, type SourceFill } from '../support/lz4.ts'
+import { parquetBytes } from '../support/parquet.ts'
 import { logLines, until, useEtlHarness } from './harness.ts'
 
 const A = '0x' + 'a1'.repeat(20)
@@ -165,6 +166,29 @@ describe(`hl-twap etl --dataset fills from a requester-pays bucket, on ${engine}
 
     expect(await fills({ source: { kind: 'local', paths: [join(h.dir, 'fills')] } })).toMatchObject({ objectsOk: 1, rowsInserted: 2 })
     expect(await h.countRows()).toBe(0)
+  })
+
+  it('reads parquet fills that have a TWAP id column, and fails a parquet file without one, saying so', async () => {
+    const events = [slice(A, 1n << 60n, 7n), plain(B, 8n), slice(B, 9n, 10n, 42n)]
+    const column = (name: string, type: 'STRING' | 'INT64' | 'BOOLEAN', value: (e: Event) => unknown) => ({ name, type, data: events.map(value), nullable: true })
+    const columns = [
+      column('user', 'STRING', ([u]) => u), column('coin', 'STRING', ([, f]) => f.coin), column('px', 'STRING', ([, f]) => f.px),
+      column('sz', 'STRING', ([, f]) => f.sz), column('side', 'STRING', ([, f]) => f.side), column('time', 'INT64', ([, f]) => BigInt(f.time)),
+      column('dir', 'STRING', ([, f]) => f.dir), column('closedPnl', 'STRING', ([, f]) => f.closedPnl), column('crossed', 'BOOLEAN', ([, f]) => f.crossed),
+      column('fee', 'STRING', ([, f]) => f.fee), column('tid', 'INT64', ([, f]) => f.tid), column('oid', 'INT64', ([, f]) => f.oid),
+      column('feeToken', 'STRING', ([, f]) => f.feeToken),
+    ]
+    const withId = new Uint8Array(await parquetBytes([...columns, column('twapId', 'INT64', ([, f]) => f.twapId)]))
+    const withoutId = new Uint8Array(await parquetBytes(columns))
+    h.server.putObject(FILLS_PREFIX + '2025/10/27/06/part-0.parquet', withId)
+    h.server.putObject(FILLS_PREFIX + '2025/10/27/07/part-0.parquet', withoutId)
+
+    const summary = await fills()
+
+    expect(summary).toMatchObject({ objectsOk: 1, objectsFailed: 1, rowsInserted: 2, rowsDropped: 1, rowsRejected: 0 })
+    expect(summary.failures).toEqual([{ key: FILLS_PREFIX + '2025/10/27/07/part-0.parquet', error: expect.stringMatching(/^no TWAP id column \(twapId or twap_id\): its fills cannot be told from ordinary ones \(file has: user, coin, /) }])
+    const { rows } = await h.db.query<{ twap_id: string; tid: string; time: string; raw_tid: string }>(`SELECT twap_id, tid, time, raw_payload->>'tid' AS raw_tid FROM twap_fill ORDER BY twap_id`)
+    expect(rows.map((r) => [r.twap_id, r.tid, r.raw_tid])).toEqual([['1305284', String(1n << 60n), String(1n << 60n)], ['42', '9', '9']])
   })
 
   it('a fills run killed with SIGKILL mid-object is completed by the next run, with exactly the fills of a clean run', async () => {
