@@ -6,7 +6,7 @@ import { FILLS_PREFIX } from '../support/bucket.ts'
 import { createTestStore, engine } from '../support/db.ts'
 import { blockLine, lz4Frame, makeFills, type SourceFill } from '../support/lz4.ts'
 import { parquetBytes } from '../support/parquet.ts'
-import { logLines, until, useEtlHarness } from './harness.ts'
+import { logLines, twaps, until, useEtlHarness } from './harness.ts'
 
 const A = '0x' + 'a1'.repeat(20)
 const B = '0x' + 'b2'.repeat(20)
@@ -87,7 +87,7 @@ describe(`hl-twap etl --dataset fills from a requester-pays bucket, on ${engine}
     expect(await digest()).toEqual(before)
     // The statuses dataset has its own log: the fills objects are not its objects.
     expect(await h.run({ dataset: 'statuses' })).toMatchObject({ objectsOk: 0, objectsSkipped: 0, objectsFailed: 0 })
-  })
+  }, 180_000)
 
   it('stores a fill once however many objects hold it, keeps both sides of one trade, and counts fills without a TWAP id', async () => {
     const buyer = slice(A, 990_908_538_720_549_001n, 9_007_199_254_740_993n, 9_007_199_254_740_995n)
@@ -189,6 +189,20 @@ describe(`hl-twap etl --dataset fills from a requester-pays bucket, on ${engine}
     expect(summary.failures).toEqual([{ key: FILLS_PREFIX + '2025/10/27/07/part-0.parquet', error: expect.stringMatching(/^no TWAP id column \(twapId or twap_id\): its fills cannot be told from ordinary ones \(file has: user, coin, /) }])
     const { rows } = await h.db.query<{ twap_id: string; tid: string; time: string; raw_tid: string }>(`SELECT twap_id, tid, time, raw_payload->>'tid' AS raw_tid FROM twap_fill ORDER BY twap_id`)
     expect(rows.map((r) => [r.twap_id, r.tid, r.raw_tid])).toEqual([['1305284', String(1n << 60n), String(1n << 60n)], ['42', '9', '9']])
+  })
+
+  it('hl-twap etl --dataset all ingests the statuses, then the fills; an object flag needs one dataset', async () => {
+    await h.putEvents('hourly/2025/11/03/00/part-0.parquet', twaps(7_000, 2))
+    await putFills('20251103/0.lz4', [slice(A, 1n, 1n), plain(B, 2n)])
+
+    const all = await h.cli(['etl', '--dataset', 'all'])
+
+    expect(all.code, all.stderr).toBe(EXIT.ok)
+    expect(logLines(all.stderr).filter((l) => 'objectsOk' in l).map((l) => [l.dataset, l.objectsOk, l.rowsInserted])).toEqual([['statuses', 1, 4], ['fills', 1, 1]])
+    expect(await stored()).toHaveLength(1)
+    const mixed = await h.cli(['etl', '--dataset', 'all', '--local-file', h.dir])
+    expect(mixed.code).toBe(2)
+    expect(mixed.stderr).toBe('hl-twap: --local-file names objects of one dataset: add --dataset statuses or --dataset fills\n')
   })
 
   it('a fills run killed with SIGKILL mid-object is completed by the next run, with exactly the fills of a clean run', async () => {
