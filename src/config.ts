@@ -48,7 +48,8 @@ export interface Config {
     rateLimitPerMinute: number
   }
   logLevel: string
-  etl: { schedule: string; concurrency: number }
+  /** `scheduleSet`: ETL_SCHEDULE was given, not defaulted, so `serve` schedules it too. */
+  etl: { schedule: string; scheduleSet: boolean; concurrency: number }
   health: { staleAfterHours: number }
 }
 
@@ -96,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     },
     logLevel: parsed.LOG_LEVEL,
-    etl: { schedule: parsed.ETL_SCHEDULE, concurrency: parsed.ETL_CONCURRENCY },
+    etl: { schedule: parsed.ETL_SCHEDULE, scheduleSet: data.ETL_SCHEDULE !== undefined, concurrency: parsed.ETL_CONCURRENCY },
     health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
   }
 }
