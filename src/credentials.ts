@@ -14,7 +14,7 @@ export function awsCredentialsConfigured(env: NodeJS.ProcessEnv = process.env): 
   return existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(dir, 'credentials')) || existsSync(env.AWS_CONFIG_FILE ?? join(dir, 'config'))
 }
 
-/** How long an instance role may take to answer before it is taken to be absent. */
+/** How long an instance role may take to answer, all steps together, before it is taken to be absent (it answers in milliseconds on EC2). */
 export const INSTANCE_ROLE_WAIT_MS = 1_000
 
 /**
@@ -29,8 +29,8 @@ export async function instanceRoleAvailable(env: NodeJS.ProcessEnv = process.env
   const { fromInstanceMetadata } = await import('@smithy/credential-provider-imds')
   let timer: NodeJS.Timeout | undefined
   // The provider tries a token, then the role, then its credentials, each with the
-  // timeout; the overall cap keeps the answer under two seconds whatever the network does.
-  const deadline = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), INSTANCE_ROLE_WAIT_MS * 1.5).unref() })
+  // timeout; the overall cap bounds them together whatever the network does.
+  const deadline = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), INSTANCE_ROLE_WAIT_MS).unref() })
   const probe = fromInstanceMetadata({ timeout: INSTANCE_ROLE_WAIT_MS, maxRetries: 0 })().then(() => true, () => false)
   try {
     return await Promise.race([probe, deadline])
