@@ -79,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
   const origins = splitList(parsed.CORS_ORIGINS)
   return {
-    databaseUrl: parsed.DATABASE_URL,
+    databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withLibpqSslModes(parsed.DATABASE_URL),
     dataDir: parsed.TWAP_DATA_DIR,
     s3: {
       region: parsed.AWS_REGION,
@@ -100,6 +100,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     etl: { schedule: parsed.ETL_SCHEDULE, scheduleSet: data.ETL_SCHEDULE !== undefined, concurrency: parsed.ETL_CONCURRENCY },
     health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
   }
+}
+
+/**
+ * A connection string whose `sslmode` means what it means to libpq and psql: node-postgres
+ * still reads `require`, `prefer` and `verify-ca` as `verify-full` and warns on every start
+ * that this will change. Asking for libpq's reading (`uselibpqcompat=true`) gives the
+ * meaning the user wrote, with no warning; `verify-full` is left as it is.
+ */
+function withLibpqSslModes(url: string): string {
+  const parsed = new URL(url)
+  const mode = parsed.searchParams.get('sslmode')
+  if (!mode || !['require', 'prefer', 'verify-ca'].includes(mode) || parsed.searchParams.has('uselibpqcompat')) return url
+  parsed.searchParams.set('uselibpqcompat', 'true')
+  return parsed.toString()
 }
 
 function splitList(value: string): string[] {
