@@ -79,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
   const origins = splitList(parsed.CORS_ORIGINS)
   return {
-    databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withLibpqSslModes(parsed.DATABASE_URL),
+    databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withExplicitSslMode(parsed.DATABASE_URL),
     dataDir: parsed.TWAP_DATA_DIR,
     s3: {
       region: parsed.AWS_REGION,
@@ -103,16 +103,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /**
- * A connection string whose `sslmode` means what it means to libpq and psql: node-postgres
- * still reads `require`, `prefer` and `verify-ca` as `verify-full` and warns on every start
- * that this will change. Asking for libpq's reading (`uselibpqcompat=true`) gives the
- * meaning the user wrote, with no warning; `verify-full` is left as it is.
+ * A connection string with `sslmode=require` written as what node-postgres does with it:
+ * `verify-full` (encrypted, the server's certificate checked). The driver reads the two
+ * alike but prints a warning on every start that `require` will mean less in its next
+ * major version; saying `verify-full` keeps today's checks and drops the warning. Other
+ * modes are left as written.
  */
-function withLibpqSslModes(url: string): string {
+function withExplicitSslMode(url: string): string {
   const parsed = new URL(url)
-  const mode = parsed.searchParams.get('sslmode')
-  if (!mode || !['require', 'prefer', 'verify-ca'].includes(mode) || parsed.searchParams.has('uselibpqcompat')) return url
-  parsed.searchParams.set('uselibpqcompat', 'true')
+  if (parsed.searchParams.get('sslmode') !== 'require' || parsed.searchParams.has('uselibpqcompat')) return url
+  parsed.searchParams.set('sslmode', 'verify-full')
   return parsed.toString()
 }
 

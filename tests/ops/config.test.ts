@@ -5,12 +5,13 @@ import { loadConfig } from '../../src/config.ts'
 describe('configuration a newcomer writes', () => {
   afterEach(() => vi.restoreAllMocks())
 
-  it('reads sslmode=require as libpq does (encrypted), without the driver warning on every start', () => {
+  it('keeps sslmode=require encrypted and the certificate checked, as the driver does, without its warning on every start', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
     const url = loadConfig({ DATABASE_URL: 'postgres://u:p%40ss@db.example:5432/hltwap?sslmode=require' }).databaseUrl!
-    expect(new URL(url).searchParams.get('sslmode')).toBe('require')
+    expect(new URL(url).searchParams.get('sslmode')).toBe('verify-full')
     const config = parse(url)
-    expect(config.ssl).toEqual(expect.objectContaining({ rejectUnauthorized: false }))
+    expect(config.ssl).toBeTruthy()
+    expect(config.ssl).not.toEqual(expect.objectContaining({ rejectUnauthorized: false }))
     expect(config.password).toBe('p@ss')
     expect(warn).not.toHaveBeenCalled()
     // As written, the driver would have warned.
@@ -18,9 +19,10 @@ describe('configuration a newcomer writes', () => {
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('SECURITY WARNING'))
   })
 
-  it('leaves verify-full and a URL without sslmode as written', () => {
-    const full = 'postgres://u@db.example/hltwap?sslmode=verify-full'
-    expect(loadConfig({ DATABASE_URL: full }).databaseUrl).toBe(full)
+  it('leaves other sslmodes and a URL without sslmode as written', () => {
+    for (const url of ['postgres://u@db.example/hltwap?sslmode=verify-full', 'postgres://u@db.example/hltwap?uselibpqcompat=true&sslmode=require']) {
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url)
+    }
     expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/hltwap' }).databaseUrl).toBe('postgres://u@localhost/hltwap')
   })
 
