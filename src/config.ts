@@ -61,6 +61,8 @@ export interface Config {
   logLevel: string
   etl: {
     schedule: string
+    /** ETL_SCHEDULE was given, not defaulted, so `serve` schedules it too. */
+    scheduleSet: boolean
     concurrency: number
     /** The datasets a scheduled or plain `hl-twap etl` run ingests, in order. */
     datasets: DatasetName[]
@@ -98,7 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`ETL_DATASETS must be statuses, fills or both, comma-separated (got ${JSON.stringify(parsed.ETL_DATASETS)})`)
   }
   return {
-    databaseUrl: parsed.DATABASE_URL,
+    databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withExplicitSslMode(parsed.DATABASE_URL),
     dataDir: parsed.TWAP_DATA_DIR,
     s3: {
       region: parsed.AWS_REGION,
@@ -119,11 +121,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: parsed.LOG_LEVEL,
     etl: {
       schedule: parsed.ETL_SCHEDULE,
+      scheduleSet: data.ETL_SCHEDULE !== undefined,
       concurrency: parsed.ETL_CONCURRENCY,
       datasets: [...new Set(datasets as DatasetName[])],
     },
     health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
   }
+}
+
+/**
+ * A connection string with `sslmode=require` written as what node-postgres does with it:
+ * `verify-full` (encrypted, the server's certificate checked). The driver reads the two
+ * alike but prints a warning on every start that `require` will mean less in its next
+ * major version; saying `verify-full` keeps today's checks and drops the warning. Other
+ * modes are left as written.
+ */
+function withExplicitSslMode(url: string): string {
+  const parsed = new URL(url)
+  if (parsed.searchParams.get('sslmode') !== 'require' || parsed.searchParams.has('uselibpqcompat')) return url
+  parsed.searchParams.set('sslmode', 'verify-full')
+  return parsed.toString()
 }
 
 function splitList(value: string): string[] {

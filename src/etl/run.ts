@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.ts'
 import { createS3Client, describeS3Error, downloadObject, headObject, isIngestibleKey, listObjects } from '../source/s3.ts'
 import { listLocalFiles } from '../source/local.ts'
 import type { Db } from '../store/db.ts'
-import { readIngestLog, recordIngest, type IngestRecord } from '../store/ingest-log.ts'
+import { isSampleKey, loggedSampleKeys, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
 import { DATASETS, type Dataset } from './datasets.ts'
 import { withEtlLock } from './lock.ts'
 import { estimateCost, planObjects, type CostEstimate, type Plan, type PlannedObject, type SourceObject } from './plan.ts'
@@ -144,6 +144,8 @@ async function runWith(deps: EtlDeps, options: EtlOptions, context: RunContext, 
   const needsS3 = context.s3 !== undefined
   const { objects, listRequests } = await findObjects(options.source, context)
   const plan = planObjects(objects, await readIngestLog(db, dataset.name), options.force)
+  // The sample of every dataset goes with the first real object of any: its fills belong to its TWAPs.
+  const sample = sampleRemoval(await loggedSampleKeys(db))
   const cost = needsS3 ? estimateCost(listRequests, plan.fetch.length, plan.bytes) : estimateCost(0, 0, 0)
   logger.debug({ dataset: dataset.name, objects: objects.length, fetch: plan.fetch.length, unchanged: plan.unchanged, bytes: plan.bytes }, 'etl plan')
   // Refused before the plan is reported: a reporter told of a run starts its progress bar.
@@ -164,7 +166,7 @@ async function runWith(deps: EtlDeps, options: EtlOptions, context: RunContext, 
       const next = () => (options.signal?.aborted ? undefined : queue.shift())
       const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
         for (let object = next(); object; object = next()) {
-          const result = await ingestObject(deps, object, context, tmp)
+          const result = await ingestObject(deps, object, context, tmp, sample)
           tally(summary, result)
           metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
           metrics?.rows.inc({ outcome: 'inserted' }, result.inserted)
@@ -233,7 +235,27 @@ async function findObjects(source: EtlSource, context: RunContext): Promise<{ ob
 
 let downloads = 0
 
-async function ingestObject(deps: EtlDeps, object: PlannedObject, context: RunContext, tmp: string | undefined): Promise<ObjectResult> {
+/**
+ * Hands the bundled sample's keys to the first real object's transaction, one at a time
+ * (two transactions deleting the same rows would wait on each other), and takes them
+ * back when that transaction fails, for the next object.
+ */
+function sampleRemoval(keys: string[]) {
+  let pending = keys
+  return {
+    take(key: string): string[] {
+      if (isSampleKey(key)) return []
+      const taken = pending
+      pending = []
+      return taken
+    },
+    giveBack(keys: string[]): void {
+      pending = [...pending, ...keys]
+    },
+  }
+}
+
+async function ingestObject(deps: EtlDeps, object: PlannedObject, context: RunContext, tmp: string | undefined, sample: ReturnType<typeof sampleRemoval>): Promise<ObjectResult> {
   const { db, reporter, metrics } = deps
   const { dataset, s3Config, s3 } = context
   const started = performance.now()
@@ -255,7 +277,10 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, context: RunCo
       }
     }
     const file = path
+    const sampleKeys = sample.take(object.key)
     await db.transaction(async (tx) => {
+      const sampleRows = await removeSample(tx, sampleKeys)
+      if (sampleRows > 0) deps.logger.info({ rows: sampleRows, key: object.key }, 'real data arrived: removed the bundled sample data')
       await dataset.load(tx, object.key, file, object.replaces, (batch) => {
         result.inserted += batch.inserted
         result.duplicate += batch.duplicate
@@ -266,6 +291,9 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, context: RunCo
       })
       result.durationMs = Math.round(performance.now() - started)
       await recordIngest(tx, logEntry(dataset, object, result))
+    }).catch((err: unknown) => {
+      sample.giveBack(sampleKeys)
+      throw err
     })
     result.ok = true
   } catch (err) {

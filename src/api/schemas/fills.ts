@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox'
+import { component } from './component.ts'
 import { FillTotals } from './fill-totals.ts'
 import { TwapParams, TwapsQuery } from './twaps.ts'
 
@@ -36,11 +37,11 @@ export const FillsQuery = Type.Object({
     ...TwapsQuery.properties.format,
     description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per fill. `Accept: text/csv` or `application/x-ndjson` selects the same.',
   })),
-})
+}, { additionalProperties: false })
 export type FillsQuery = Static<typeof FillsQuery>
 
 /** One TWAP slice fill: the node's fill, its TWAP, wallet and block. */
-export const Fill = Type.Object({
+export const Fill = component('Fill', Type.Object({
   twap_id: Id,
   wallet: Type.String(),
   time: Instant,
@@ -61,20 +62,20 @@ export const Fill = Type.Object({
   block_number: nullable(Id),
   block_time: nullable(Instant),
   s3_object_key: Type.String({ description: 'The source object the fill was first loaded from.' }),
-  raw: Type.Unknown({ description: 'The fill as the node wrote it, every field and digit kept.' }),
-})
+  raw: Type.Unknown({ description: 'The fill as the node wrote it, every field kept; integers past 2^53 as strings.' }),
+}, { description: 'One TWAP slice fill.' }))
 export type Fill = Static<typeof Fill>
 
-export const TwapFills = Type.Object({
+export const TwapFills = component('TwapFills', Type.Object({
   twap_id: Type.String(),
   fills: Type.Array(Fill, { description: 'Every stored fill of the TWAP, oldest first.' }),
   totals: FillTotals,
-})
+}, { description: 'Every fill of one TWAP, with their totals.' }))
 
-export const FillsPage = Type.Object({
+export const FillsPage = component('FillsPage', Type.Object({
   wallet: Type.String({ description: 'The wallet, lower-case.' }),
   start: Instant,
   end: Instant,
   fills: Type.Array(Fill, { description: 'Newest first.' }),
   next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
-})
+}, { description: 'A page of a wallet\'s fills.' }))

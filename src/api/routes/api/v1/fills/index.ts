@@ -4,7 +4,7 @@ import { walletFills, type FillPosition, type FillRange } from '../../../../../s
 import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { fillPosition, openFillExport } from '../../../../fill-export.ts'
 import { toFill } from '../../../../fill-json.ts'
-import { compactInstant, formatInstant, parseInstant } from '../../../../instant.ts'
+import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
 import { problemResponses, type ParameterError } from '../../../../schemas/problem.ts'
@@ -17,13 +17,20 @@ import { formatFromAccept, MEDIA_TYPES } from '../twaps/index.ts'
 const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
   app.get('', {
     schema: {
+      operationId: 'listFills',
       summary: 'A wallet\'s TWAP slice fills in a time range',
-      description: 'Fills of the wallet with start ≤ time ≤ end (and the coin, and the TWAP), newest first, `limit` to a page, `next_cursor` to the next. With `format=csv` or `format=ndjson` (or the matching Accept header) the whole range is streamed, one line per fill.',
+      description: `Fills of the wallet with start ≤ time ≤ end (and the coin, and the TWAP), newest first, \`limit\` to a page, \`next_cursor\` to the next. ${RANGE_RULE} With \`format=csv\` or \`format=ndjson\` (or the matching Accept header) the whole range is streamed, one line per fill. Unknown parameters answer 422.`,
       tags: ['fills'],
       querystring: FillsQuery,
       response: {
         200: {
           description: 'A page of fills, or the export.',
+          headers: {
+            'Content-Disposition': {
+              type: 'string',
+              description: 'Exports only: `attachment; filename="fills_<wallet>_<start>_<end>.<format>"`, naming the range served.',
+            },
+          },
           content: {
             'application/json': { schema: FillsPage },
             'text/csv': { schema: { type: 'string', description: 'Header row, then one line per fill.' } },
@@ -34,11 +41,11 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
       },
     },
   }, async (request, reply) => {
-    const { range, after, startMicros, endMicros, limit } = resolveFillsQuery(request.query)
+    const { range, after, served, limit } = resolveFillsQuery(request.query)
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
     if (format !== 'json') {
       const stream = await openFillExport(db, range, after, format)
-      const filename = `fills_${range.wallet}_${compactInstant(startMicros)}_${compactInstant(endMicros)}.${format}`
+      const filename = `fills_${range.wallet}_${rangeFilePart(served)}.${format}`
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
         .header('content-disposition', `attachment; filename="${filename}"`)
@@ -73,20 +80,17 @@ function decodeFillCursor(cursor: string, range: FillRange): FillPosition | null
   return position && !position.isTerminal ? { time: position.ts, id: position.id } : null
 }
 
-/** The checks no schema can make, as the TWAP endpoint makes them: `start` not after `end`, a cursor of this query. */
-function resolveFillsQuery(query: FillsQuery): { range: FillRange; after: FillPosition | null; startMicros: bigint; endMicros: bigint; limit: number } {
+/** The checks no schema can make, as the TWAP endpoint makes them: `start` not after the range's end, a cursor of this query. */
+function resolveFillsQuery(query: FillsQuery): { range: FillRange; after: FillPosition | null; served: TimeRange; limit: number } {
   const errors: ParameterError[] = []
   const limit = query.limit ?? DEFAULT_FILLS_LIMIT
   if (!Number.isSafeInteger(limit) || limit > MAX_FILLS_LIMIT) errors.push({ parameter: 'limit', message: `must be an integer from 1 to ${MAX_FILLS_LIMIT}` })
-  const startMicros = parseInstant(query.start)!
-  const endMicros = parseInstant(query.end)!
-  if (startMicros > endMicros) {
-    errors.push({ parameter: 'start', message: 'must not be after end' }, { parameter: 'end', message: 'must not be before start' })
-  }
+  const parsed = parseTimeRange(query)
+  errors.push(...parsed.errors)
+  if (!parsed.range) throw new InvalidParameters(errors)
   const range: FillRange = {
     wallet: query.wallet.toLowerCase(),
-    start: formatInstant(startMicros),
-    end: formatInstant(endMicros),
+    ...rangeBounds(parsed.range),
     coin: query.asset ?? null,
     twapId: query.twap_id ?? null,
   }
@@ -96,5 +100,5 @@ function resolveFillsQuery(query: FillsQuery): { range: FillRange; after: FillPo
     if (!after) errors.push({ parameter: 'cursor', message: 'must be the next_cursor of a previous page of this same query (wallet, start, end, asset, twap_id)' })
   }
   if (errors.length > 0) throw new InvalidParameters(errors)
-  return { range, after, startMicros, endMicros, limit }
+  return { range, after, served: parsed.range, limit }
 }

@@ -11,11 +11,15 @@ import { TwapParams } from '../../../../schemas/twaps.ts'
 const twapFillsRoute: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
   app.get('/:twap_id/fills', {
     schema: {
+      operationId: 'getTwapFills',
       summary: 'Every fill of one TWAP, with totals',
       description: 'All stored slice fills of the TWAP, oldest first, and what they add up to: count, size, notional, average price, fees by token, builder fees, realized PnL. 404 when neither an event nor a fill of the TWAP is stored.',
       tags: ['fills'],
       params: TwapParams,
-      response: { 200: TwapFills, ...problemResponses(401, 404, 422, 429, 503) },
+      response: {
+        200: { description: 'The TWAP\'s fills and their totals.', content: { 'application/json': { schema: TwapFills } } },
+        ...problemResponses(401, 404, 422, 429, 503),
+      },
     },
   }, async (request, reply) => {
     const { twap_id: twapId } = request.params
