@@ -13,6 +13,7 @@ import { packageInfo } from './package.ts'
 import { createMetrics } from './metrics.ts'
 import { BusyError } from './store/db.ts'
 import { openStore } from './store/open.ts'
+import { isDatabaseUnavailable } from './store/unavailable.ts'
 
 // Commands import what only they need when they run (Fastify, the AWS SDK, the parquet
 // writer), so `--help` and `sample` start at once.
@@ -199,6 +200,8 @@ function exitCodeFor(err: unknown): { code: number; message?: string } {
   if (err instanceof ExitError) return { code: err.code, message: err.message }
   if (err instanceof EtlBusyError || err instanceof BusyError) return { code: EXIT.busy, message: err.message }
   if (err instanceof ConfigError || e.name === 'EtlRefusedError') return { code: EXIT.usage, message: e.message }
+  // A run that lost its database says so itself; any other command's query says it here.
+  if (e.name !== 'EtlDatabaseLostError' && isDatabaseUnavailable(err)) return { code: EXIT.failed, message: `the database is unavailable: ${e.message}` }
   return { code: EXIT.failed, message: e.message || String(err) }
 }
 
