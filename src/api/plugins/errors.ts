@@ -46,7 +46,9 @@ export async function configureErrors(app: FastifyInstance, allowedMethods: (req
   app.setNotFoundHandler((request: FastifyRequest, reply) => {
     const path = request.url.split('?')[0]!.slice(0, 200)
     const allowed = allowedMethods(request)
-    if (allowed.length > 0) {
+    // A path its own method matches was routed, then found nothing (a static file not
+    // there): that is a 404, not a wrong method.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       reply.header('allow', allowed.join(', '))
       return sendProblem(reply, 405, { detail: `${path} answers ${allowed.join(', ')}, not ${request.method}.` })
     }
