@@ -19,6 +19,7 @@ export async function configureDocs(app: FastifyInstance, config: Pick<Config, '
       info: { title: 'hyperliquid-twap', version: packageInfo.version, description: packageInfo.description },
       tags: [
         { name: 'twaps', description: 'TWAP status events by wallet and time range' },
+        { name: 'hyperliquid', description: 'Hyperliquid\'s own info requests, over the whole stored history' },
         { name: 'operations', description: 'Health, metrics and this document' },
       ],
       ...(withKeys && {
