@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { problemResponses } from '../schemas/problem.ts'
 
 const Index = Type.Object({
   name: Type.String(),
@@ -10,10 +11,11 @@ const Index = Type.Object({
 const root: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
     schema: {
+      operationId: 'getIndex',
       summary: 'Links to the API\'s resources',
       tags: ['operations'],
       security: [],
-      response: { 200: Index },
+      response: { 200: { description: 'Where the resources are.', content: { 'application/json': { schema: Index } } }, ...problemResponses(422) },
     },
   }, async () => ({
     name: 'hyperliquid-twap',
