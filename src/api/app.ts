@@ -14,6 +14,7 @@ import { configureStrictQueries, validatorOptions } from './plugins/validation.t
 import twaps from './routes/api/v1/twaps/index.ts'
 import twapById from './routes/api/v1/twaps/twap-id.ts'
 import healthz from './routes/healthz.ts'
+import info from './routes/info.ts'
 import root from './routes/root.ts'
 
 export interface AppOptions {
@@ -52,6 +53,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthz, { db, config })
   await app.register(twaps, { prefix: '/api/v1/twaps', db })
   await app.register(twapById, { prefix: '/api/v1/twaps', db })
+  await app.register(info, { db })
   return app
 }
 
