@@ -48,7 +48,8 @@ export interface Config {
     rateLimitPerMinute: number
   }
   logLevel: string
-  etl: { schedule: string; concurrency: number }
+  /** `scheduleSet`: ETL_SCHEDULE was given, not defaulted, so `serve` schedules it too. */
+  etl: { schedule: string; scheduleSet: boolean; concurrency: number }
   health: { staleAfterHours: number }
 }
 
@@ -78,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
   const origins = splitList(parsed.CORS_ORIGINS)
   return {
-    databaseUrl: parsed.DATABASE_URL,
+    databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withExplicitSslMode(parsed.DATABASE_URL),
     dataDir: parsed.TWAP_DATA_DIR,
     s3: {
       region: parsed.AWS_REGION,
@@ -96,9 +97,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     },
     logLevel: parsed.LOG_LEVEL,
-    etl: { schedule: parsed.ETL_SCHEDULE, concurrency: parsed.ETL_CONCURRENCY },
+    etl: { schedule: parsed.ETL_SCHEDULE, scheduleSet: data.ETL_SCHEDULE !== undefined, concurrency: parsed.ETL_CONCURRENCY },
     health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
   }
+}
+
+/**
+ * A connection string with `sslmode=require` written as what node-postgres does with it:
+ * `verify-full` (encrypted, the server's certificate checked). The driver reads the two
+ * alike but prints a warning on every start that `require` will mean less in its next
+ * major version; saying `verify-full` keeps today's checks and drops the warning. Other
+ * modes are left as written.
+ */
+function withExplicitSslMode(url: string): string {
+  const parsed = new URL(url)
+  if (parsed.searchParams.get('sslmode') !== 'require' || parsed.searchParams.has('uselibpqcompat')) return url
+  parsed.searchParams.set('sslmode', 'verify-full')
+  return parsed.toString()
 }
 
 function splitList(value: string): string[] {

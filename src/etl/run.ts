@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.ts'
 import { createS3Client, describeS3Error, downloadObject, headObject, isIngestibleKey, listObjects } from '../source/s3.ts'
 import { listLocalFiles } from '../source/local.ts'
 import type { Db } from '../store/db.ts'
-import { readIngestLog, recordIngest, type IngestRecord } from '../store/ingest-log.ts'
+import { isSampleKey, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
 import { createLoader } from '../store/load.ts'
 import { withEtlLock } from './lock.ts'
 import { estimateCost, planObjects, type CostEstimate, type Plan, type PlannedObject, type SourceObject } from './plan.ts'
@@ -129,7 +129,9 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
   const { db, config, logger, metrics, reporter } = deps
   const needsS3 = s3 !== undefined
   const { objects, listRequests } = await findObjects(options.source, s3, config)
-  const plan = planObjects(objects, await readIngestLog(db), options.force)
+  const log = await readIngestLog(db)
+  const plan = planObjects(objects, log, options.force)
+  const sample = sampleRemoval([...log.keys()].filter(isSampleKey))
   const cost = needsS3 ? estimateCost(listRequests, plan.fetch.length, plan.bytes) : estimateCost(0, 0, 0)
   logger.debug({ objects: objects.length, fetch: plan.fetch.length, unchanged: plan.unchanged, bytes: plan.bytes }, 'etl plan')
   // Refused before the plan is reported: a reporter told of a run starts its progress bar.
@@ -150,7 +152,7 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
       const next = () => (options.signal?.aborted ? undefined : queue.shift())
       const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
         for (let object = next(); object; object = next()) {
-          const result = await ingestObject(deps, object, s3, tmp)
+          const result = await ingestObject(deps, object, s3, tmp, sample)
           tally(summary, result)
           metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
           metrics?.rows.inc({ outcome: 'inserted' }, result.inserted)
@@ -217,7 +219,27 @@ async function findObjects(source: EtlSource, s3: S3Client | undefined, config: 
 
 let downloads = 0
 
-async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client | undefined, tmp: string | undefined): Promise<ObjectResult> {
+/**
+ * Hands the bundled sample's keys to the first real object's transaction, one at a time
+ * (two transactions deleting the same rows would wait on each other), and takes them
+ * back when that transaction fails, for the next object.
+ */
+function sampleRemoval(keys: string[]) {
+  let pending = keys
+  return {
+    take(key: string): string[] {
+      if (isSampleKey(key)) return []
+      const taken = pending
+      pending = []
+      return taken
+    },
+    giveBack(keys: string[]): void {
+      pending = [...pending, ...keys]
+    },
+  }
+}
+
+async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client | undefined, tmp: string | undefined, sample: ReturnType<typeof sampleRemoval>): Promise<ObjectResult> {
   const { db, config, reporter, metrics } = deps
   const started = performance.now()
   const result: ObjectResult = { key: object.key, ok: false, bytes: 0, inserted: 0, duplicate: 0, rejected: 0, rejections: [], durationMs: 0 }
@@ -238,7 +260,10 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
       }
     }
     const file = await openParquetFile(path)
+    const sampleKeys = sample.take(object.key)
     await db.transaction(async (tx) => {
+      const sampleRows = await removeSample(tx, sampleKeys)
+      if (sampleRows > 0) deps.logger.info({ rows: sampleRows, key: object.key }, 'real data arrived: removed the bundled sample data')
       const loader = await createLoader(tx, object.key)
       if (object.replaces) await loader.replacePrevious()
       for await (const batch of decodeParquet(file)) {
@@ -251,6 +276,9 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
       }
       result.durationMs = Math.round(performance.now() - started)
       await recordIngest(tx, logEntry(object, result))
+    }).catch((err: unknown) => {
+      sample.giveBack(sampleKeys)
+      throw err
     })
     result.ok = true
   } catch (err) {

@@ -65,3 +65,28 @@ export async function lastSuccessfulIngest(db: Queryable): Promise<LastIngest | 
   const row = rows[0]
   return row ? { key: row.s3_object_key, ingestedAt: row.ingested_at, ageSeconds: row.age_seconds } : null
 }
+
+/** The bundled sample's file, as `hl-twap start` loads it into an empty embedded store. */
+export const SAMPLE_FILE_NAME = 'samples/twap-sample.parquet'
+
+/**
+ * True for the ingest-log key of the bundled sample: a local file ending in
+ * `samples/twap-sample.parquet` (relative to where it was loaded from, or absolute).
+ */
+export function isSampleKey(key: string): boolean {
+  return key.startsWith('local:') && (key === `local:${SAMPLE_FILE_NAME}` || key.endsWith(`/${SAMPLE_FILE_NAME}`))
+}
+
+/**
+ * Removes the bundled sample's events and log entries (`keys`, sample keys of the log).
+ * Called inside the transaction of the first real object a run ingests, so the fake
+ * events (whose TWAP ids could collide with real ones) go exactly when real data arrives,
+ * and stay if that object fails. Returns the events removed.
+ */
+export async function removeSample(tx: Queryable, keys: readonly string[]): Promise<number> {
+  if (keys.length === 0) return 0
+  const { rows } = await tx.query<{ n: string }>(
+    `WITH gone AS (DELETE FROM twap_status WHERE s3_object_key = ANY($1::text[]) RETURNING 1) SELECT count(*)::text AS n FROM gone`, [keys])
+  await tx.query('DELETE FROM etl_s3_ingest_log WHERE s3_object_key = ANY($1::text[])', [keys])
+  return Number(rows[0]?.n ?? 0)
+}

@@ -33,11 +33,12 @@ function isDatabaseUnavailable(err: unknown): boolean {
 
 /**
  * Makes every error an RFC 9457 `application/problem+json` answer: 422 naming each bad
- * parameter, 404 for unknown routes, 503 when the database is unreachable, the client
+ * parameter, 404 for unknown routes, 405 with `Allow` for a known path asked with another
+ * method, 503 when the database is unreachable, the client
  * errors Fastify and its plugins raise with their own status, and for anything else a 500
  * that shows no internals (the log has them, under the request id the client got).
  */
-export async function configureErrors(app: FastifyInstance): Promise<void> {
+export async function configureErrors(app: FastifyInstance, allowedMethods: (request: FastifyRequest) => string[]): Promise<void> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
       const errors = parameterErrors(error.validation, error.validationContext ?? 'request')
@@ -56,8 +57,15 @@ export async function configureErrors(app: FastifyInstance): Promise<void> {
     return sendProblem(reply, 500, { detail: `An unexpected error occurred; the server log has it under request id ${request.id}.` })
   })
 
-  app.setNotFoundHandler((request: FastifyRequest, reply) =>
-    sendProblem(reply, 404, { detail: `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; see /docs.` }))
+  app.setNotFoundHandler((request: FastifyRequest, reply) => {
+    const path = request.url.split('?')[0]!.slice(0, 200)
+    const allowed = allowedMethods(request)
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '))
+      return sendProblem(reply, 405, { detail: `${path} answers ${allowed.join(', ')}, not ${request.method}.` })
+    }
+    return sendProblem(reply, 404, { detail: `No route ${request.method} ${path}; see /docs.` })
+  })
 }
 
 /**

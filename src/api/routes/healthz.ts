@@ -3,6 +3,7 @@ import type { Config } from '../../config.ts'
 import { isoFromPg, type Db } from '../../store/db.ts'
 import { lastSuccessfulIngest } from '../../store/ingest-log.ts'
 import { Health } from '../schemas/health.ts'
+import { problemResponses } from '../schemas/problem.ts'
 
 /**
  * `GET /healthz`: 200 while the database answers, `stale` when the newest object ingested
@@ -14,11 +15,13 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
   const staleAfterHours = config.health.staleAfterHours
   app.get('/healthz', {
     schema: {
+      operationId: 'getHealth',
       summary: 'Health of the API, its database and the ingest pipeline',
       tags: ['operations'],
       security: [],
       response: {
         200: { description: 'The database answers; status ok or stale.', content: { 'application/json': { schema: Health } } },
+        422: problemResponses(422)[422]!,
         503: { description: 'The database is unreachable; status unavailable.', content: { 'application/json': { schema: Health } } },
       },
     },

@@ -1,11 +1,24 @@
 import { negotiate } from '@fastify/accept-negotiator'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { problemResponses } from '../schemas/problem.ts'
 import { sendExplorer } from './web.ts'
 
 const Index = Type.Object({
   name: Type.String(),
   links: Type.Record(Type.String(), Type.String()),
+})
+
+/**
+ * The explorer's view, as a link carries it: the API's own parameter names, read by the
+ * page, which checks them against the API and shows any problem next to its field.
+ */
+const ExplorerQuery = Type.Object({
+  wallet: Type.Optional(Type.String({ maxLength: 100, description: 'The wallet the page looks up.' })),
+  start: Type.Optional(Type.String({ maxLength: 64, description: 'Start of the range, as for /api/v1/twaps.' })),
+  end: Type.Optional(Type.String({ maxLength: 64, description: 'End of the range, as for /api/v1/twaps.' })),
+  asset: Type.Optional(Type.String({ maxLength: 64, description: 'Only this asset.' })),
+  limit: Type.Optional(Type.String({ maxLength: 8, description: 'TWAPs per page the page loads.' })),
 })
 
 // JSON first: a client that accepts anything (`*/*`, curl) keeps getting the description.
@@ -18,10 +31,12 @@ const MEDIA_TYPES = ['application/json', 'text/html']
 const root: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', {
     schema: {
+      operationId: 'getIndex',
       summary: 'The explorer page, or links to the API\'s resources',
       description: 'With `Accept: text/html` (a browser) the explorer page, which reads `wallet`, `start`, `end`, `asset` and `limit` from its URL as the API does; otherwise links to the resources as JSON.',
       tags: ['operations'],
       security: [],
+      querystring: ExplorerQuery,
       response: {
         200: {
           description: 'The service description, or the explorer page.',
@@ -30,6 +45,7 @@ const root: FastifyPluginAsyncTypebox = async (app) => {
             'text/html': { schema: { type: 'string', description: 'The explorer page.' } },
           },
         },
+        ...problemResponses(422),
       },
     },
   }, async (request, reply) => {

@@ -14,7 +14,7 @@ export const Health = Type.Object({
   last_ingested: Type.Union([
     Type.Object({
       s3_object_key: Type.String(),
-      ingested_at: Type.String({ description: 'ISO-8601 UTC.' }),
+      ingested_at: Type.String({ format: 'date-time', description: 'ISO-8601 UTC.' }),
       age_seconds: Type.Number(),
     }),
     Type.Null(),
