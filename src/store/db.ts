@@ -67,20 +67,6 @@ export interface OpenOptions {
 /** The store's part of the configuration; `database` defaults to `DEFAULT_TIMEOUTS`. */
 export type StoreConfig = Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'database'>>
 
-/**
- * Opens the store the configuration names: PostgreSQL when `DATABASE_URL` is set, else
- * the embedded engine under `TWAP_DATA_DIR` (locked against a second process). It does not
- * migrate; see `openStore` in `store/open.ts` for the usual start-up sequence.
- */
-export async function openDb(config: StoreConfig, options: OpenOptions = {}): Promise<Db> {
-  if (config.databaseUrl) {
-    const { openPostgres } = await import('./postgres.ts')
-    return openPostgres(config.databaseUrl, options.applicationName ?? 'hl-twap', options.poolSize, config.database)
-  }
-  const { openPglite } = await import('./pglite.ts')
-  return openPglite(config.dataDir)
-}
-
 /** Converts PostgreSQL's timestamptz text (UTC session) to ISO-8601 with a `Z`. */
 export function isoFromPg(text: string): string
 export function isoFromPg(text: string | null): string | null

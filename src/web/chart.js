@@ -1,4 +1,4 @@
-import uPlot from '/assets/vendor/uPlot.esm.js'
+import uPlot from './vendor/uPlot.esm.js'
 
 const DAY_SECONDS = 86_400
 // Distinguishable in light and dark, and for the common colour-vision deficiencies (Okabe–Ito).

@@ -1,5 +1,5 @@
-import { apiUrl, getJson, Problem } from '/assets/api.js'
-import { drawNotionalChart } from '/assets/chart.js'
+import { apiUrl, getJson, Problem } from './api.js'
+import { drawNotionalChart } from './chart.js'
 
 /**
  * The explorer page: a form whose values live in the URL under the API's own parameter
