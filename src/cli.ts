@@ -16,6 +16,7 @@ import type { Metrics } from './metrics.ts'
 import { BusyError, type Db } from './store/db.ts'
 import { SAMPLE_FILE_NAME, SAMPLE_FILLS_FILE_NAME } from './store/ingest-log.ts'
 import { openStore } from './store/open.ts'
+import { isDatabaseUnavailable } from './store/unavailable.ts'
 
 // Commands import what only they need when they run (Fastify, the AWS SDK, the parquet
 // writer), so `--help` and `sample` start at once.
@@ -256,6 +257,8 @@ function exitCodeFor(err: unknown): { code: number; message?: string } {
   if (err instanceof ExitError) return { code: err.code, message: err.message }
   if (err instanceof EtlBusyError || err instanceof BusyError) return { code: EXIT.busy, message: err.message }
   if (err instanceof ConfigError || e.name === 'EtlRefusedError') return { code: EXIT.usage, message: e.message }
+  // A run that lost its database says so itself; any other command's query says it here.
+  if (e.name !== 'EtlDatabaseLostError' && isDatabaseUnavailable(err)) return { code: EXIT.failed, message: `the database is unavailable: ${e.message}` }
   return { code: EXIT.failed, message: e.message || String(err) }
 }
 

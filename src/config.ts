@@ -9,6 +9,8 @@ import { Type, type Static } from 'typebox'
 const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   TWAP_DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, maximum: 3_600_000 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000 }),
   AWS_REGION: Type.String({ default: 'us-east-1', pattern: '^[a-z0-9-]+$' }),
   AWS_S3_BUCKET: Type.String({ default: 'artemis-hyperliquid-data', minLength: 3 }),
   AWS_S3_PREFIX: Type.String({ default: 'raw/twap_statuses/' }),
@@ -27,6 +29,7 @@ const EnvSchema = Type.Object({
   ETL_SCHEDULE: Type.String({ default: '30 0 * * *', minLength: 1 }),
   ETL_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
   HEALTH_STALE_AFTER_HOURS: Type.Number({ default: 36, exclusiveMinimum: 0 }),
+  HEALTH_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 100, maximum: 60_000 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -39,6 +42,8 @@ export interface Config {
   /** PostgreSQL connection string; undefined selects the embedded engine. */
   databaseUrl: string | undefined
   dataDir: string
+  /** PostgreSQL's limits, so a database that stops answering makes the API answer 503 in time. */
+  database: { statementTimeoutMs: number; connectTimeoutMs: number }
   s3: {
     region: string
     bucket: string
@@ -67,7 +72,7 @@ export interface Config {
     /** The datasets a scheduled or plain `hl-twap etl` run ingests, in order. */
     datasets: DatasetName[]
   }
-  health: { staleAfterHours: number }
+  health: { staleAfterHours: number; timeoutMs: number }
 }
 
 /** Raised for a bad variable; its message is the one line a user sees. */
@@ -102,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withExplicitSslMode(parsed.DATABASE_URL),
     dataDir: parsed.TWAP_DATA_DIR,
+    database: { statementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS, connectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS },
     s3: {
       region: parsed.AWS_REGION,
       bucket: parsed.AWS_S3_BUCKET,
@@ -125,7 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: parsed.ETL_CONCURRENCY,
       datasets: [...new Set(datasets as DatasetName[])],
     },
-    health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
+    health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS, timeoutMs: parsed.HEALTH_TIMEOUT_MS },
   }
 }
 

@@ -16,7 +16,9 @@ import twapById from './routes/api/v1/twaps/twap-id.ts'
 import twapFills from './routes/api/v1/twaps/twap-fills.ts'
 import fills from './routes/api/v1/fills/index.ts'
 import healthz from './routes/healthz.ts'
+import info from './routes/info.ts'
 import root from './routes/root.ts'
+import web from './routes/web.ts'
 
 export interface AppOptions {
   /** The open store the routes read; the app never closes it. */
@@ -51,9 +53,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await configureMetrics(app, options.registry ?? new Registry())
 
   await app.register(root)
+  await app.register(web)
   await app.register(healthz, { db, config })
   await app.register(twaps, { prefix: '/api/v1/twaps', db })
   await app.register(twapById, { prefix: '/api/v1/twaps', db })
+  await app.register(info, { db })
   await app.register(twapFills, { prefix: '/api/v1/twaps', db })
   await app.register(fills, { prefix: '/api/v1/fills', db })
   return app

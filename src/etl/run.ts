@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.ts'
 import { createS3Client, describeS3Error, downloadObject, headObject, isIngestibleKey, listObjects } from '../source/s3.ts'
 import { listLocalFiles } from '../source/local.ts'
 import type { Db } from '../store/db.ts'
+import { isDatabaseUnavailable } from '../store/unavailable.ts'
 import { isSampleKey, loggedSampleKeys, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
 import { DATASETS, type Dataset } from './datasets.ts'
 import { withEtlLock } from './lock.ts'
@@ -85,6 +86,18 @@ export interface EtlDeps {
   s3?: S3Client
 }
 
+/**
+ * The database went away during the run (or the connection holding the ETL lock did): the
+ * objects in flight ended, failed ones logged when the log could still be written, and the
+ * rest wait for the next run. Thrown after the reporter has had the run's summary.
+ */
+export class EtlDatabaseLostError extends Error {
+  override name = 'EtlDatabaseLostError'
+  constructor(message: string, readonly summary: EtlSummary, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
 /** A run refused before it fetched anything (over `--max-bytes`, a marker named by `--object-key`…). */
 export class EtlRefusedError extends Error {
   override name = 'EtlRefusedError'
@@ -97,12 +110,12 @@ const MAX_REJECTIONS_SHOWN = 5
  * fetch against the ingest log, and ingests each object in its own transaction together
  * with its log entry, several at a time. A failing object is logged with its error and
  * the rest go on. Returns the run's summary; throws only when the run as a whole cannot
- * proceed (busy, listing fails, refused).
+ * proceed (busy, listing fails, refused, the database lost: `EtlDatabaseLostError`).
  */
 export async function runEtl(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
   const { db, metrics } = deps
   try {
-    const summary = await withEtlLock(db, () => run(deps, options))
+    const summary = await withEtlLock(db, (lockLost) => run(deps, options, lockLost))
     if (!summary.dryRun) {
       const result = summary.objectsFailed ? 'failed' : summary.objectsLeft ? 'stopped' : 'success'
       metrics?.runs.inc({ result })
@@ -123,7 +136,7 @@ interface RunContext {
   s3: S3Client | undefined
 }
 
-async function run(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
+async function run(deps: EtlDeps, options: EtlOptions, lockLost: AbortSignal): Promise<EtlSummary> {
   const started = performance.now()
   const dataset = DATASETS[options.dataset ?? 'statuses']
   const s3Config = dataset.s3(deps.config)
@@ -131,14 +144,14 @@ async function run(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
   const ownClient = needsS3 && !deps.s3
   const s3 = needsS3 ? (deps.s3 ?? createS3Client(s3Config)) : undefined
   try {
-    return await runWith(deps, options, { dataset, s3Config, s3 }, started)
+    return await runWith(deps, options, { dataset, s3Config, s3 }, started, lockLost)
   } finally {
     // A client made for this run goes with it: a scheduled process makes one a day.
     if (ownClient) s3?.destroy()
   }
 }
 
-async function runWith(deps: EtlDeps, options: EtlOptions, context: RunContext, started: number): Promise<EtlSummary> {
+async function runWith(deps: EtlDeps, options: EtlOptions, context: RunContext, started: number, lockLost: AbortSignal): Promise<EtlSummary> {
   const { db, config, logger, metrics, reporter } = deps
   const { dataset } = context
   const needsS3 = context.s3 !== undefined
@@ -159,14 +172,18 @@ async function runWith(deps: EtlDeps, options: EtlOptions, context: RunContext, 
     rowsInserted: 0, rowsDuplicate: 0, rowsRejected: 0, rowsDropped: 0, bytes: 0, cost, durationMs: 0, failures: [], planned: plan.fetch, objectsLeft: 0,
   }
   metrics?.objects.inc({ outcome: 'skipped' }, plan.unchanged)
+  // An object failing because the database is unavailable says the same of the next ones:
+  // the run stops taking objects, as it does when the lock's connection is lost.
+  const dbLost = new AbortController()
+  const lost = AbortSignal.any([lockLost, dbLost.signal])
   if (!options.dryRun && plan.fetch.length > 0) {
     const tmp = needsS3 ? await mkdtemp(join(tmpdir(), 'hl-twap-')) : undefined
     try {
       const queue = [...plan.fetch]
-      const next = () => (options.signal?.aborted ? undefined : queue.shift())
+      const next = () => (options.signal?.aborted || lost.aborted ? undefined : queue.shift())
       const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
         for (let object = next(); object; object = next()) {
-          const result = await ingestObject(deps, object, context, tmp, sample)
+          const result = await ingestObject(deps, object, context, tmp, sample, (err) => dbLost.abort(err))
           tally(summary, result)
           metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
           metrics?.rows.inc({ outcome: 'inserted' }, result.inserted)
@@ -177,18 +194,26 @@ async function runWith(deps: EtlDeps, options: EtlOptions, context: RunContext, 
       })
       await Promise.all(workers)
       summary.objectsLeft = queue.length
-      if (queue.length) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
+      if (queue.length && !lost.aborted) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
     } finally {
       if (tmp) await rm(tmp, { recursive: true, force: true })
     }
     // Fresh statistics, or the planner picks poor plans for the wallets just loaded; the
     // embedded engine has no autovacuum to do it later (a million rows: 2-4 s a page before).
-    if (summary.rowsInserted > 0) for (const table of dataset.tables) await db.exec(`ANALYZE ${table}`)
+    if (summary.rowsInserted > 0 && !lost.aborted) for (const table of dataset.tables) await db.exec(`ANALYZE ${table}`)
   }
   // What was spent, once something was fetched from S3; otherwise the plan's estimate.
   if (needsS3 && !options.dryRun) summary.cost = estimateCost(listRequests, summary.objectsOk + summary.objectsFailed, summary.bytes)
   summary.durationMs = performance.now() - started
   reporter?.finished(summary)
+  if (lost.aborted) {
+    const reason = lost.reason as Error & { code?: unknown }
+    const detail = typeof reason.code === 'string' && !reason.message.includes(reason.code) ? `${reason.message} (${reason.code})` : reason.message
+    const what = lockLost.aborted ? 'the connection holding the ETL lock was lost' : 'the database became unavailable'
+    throw new EtlDatabaseLostError(
+      `${what} during the run (${db.location}: ${detail}); ${summary.objectsOk} object(s) ingested, ` +
+      `${summary.objectsFailed} failed, ${summary.objectsLeft} left for the next run`, summary, { cause: reason })
+  }
   return summary
 }
 
@@ -255,7 +280,10 @@ function sampleRemoval(keys: string[]) {
   }
 }
 
-async function ingestObject(deps: EtlDeps, object: PlannedObject, context: RunContext, tmp: string | undefined, sample: ReturnType<typeof sampleRemoval>): Promise<ObjectResult> {
+async function ingestObject(
+  deps: EtlDeps, object: PlannedObject, context: RunContext, tmp: string | undefined,
+  sample: ReturnType<typeof sampleRemoval>, onUnavailable: (err: unknown) => void,
+): Promise<ObjectResult> {
   const { db, reporter, metrics } = deps
   const { dataset, s3Config, s3 } = context
   const started = performance.now()
@@ -301,6 +329,7 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, context: RunCo
     result.error = (err as Error).message
     result.inserted = result.duplicate = result.rejected = result.dropped = 0
     result.durationMs = Math.round(performance.now() - started)
+    if (isDatabaseUnavailable(err)) onUnavailable(err)
     await recordIngest(db, logEntry(dataset, object, result)).catch((logErr) => deps.logger.error({ key: object.key, err: logErr }, 'could not record the failure in the ingest log'))
   } finally {
     if (path && path !== object.path) await rm(path, { force: true })

@@ -96,8 +96,17 @@ export async function loggedSampleKeys(db: Queryable): Promise<string[]> {
  */
 export async function removeSample(tx: Queryable, keys: readonly string[]): Promise<number> {
   if (keys.length === 0) return 0
-  const { rows } = await tx.query<{ n: string }>(
-    `WITH gone AS (DELETE FROM twap_status WHERE s3_object_key = ANY($1::text[]) RETURNING 1) SELECT count(*)::text AS n FROM gone`, [keys])
+  // As for a rewritten object: the sample's memberships go, and with them the events no
+  // other object holds. (Every statement of the WITH sees the memberships as they were.)
+  const { rows } = await tx.query<{ n: string }>(`
+    WITH dropped AS (
+      DELETE FROM twap_status_object WHERE s3_object_key = ANY($1::text[]) RETURNING status_id),
+    gone AS (
+      DELETE FROM twap_status s USING dropped d
+       WHERE s.id = d.status_id
+         AND NOT EXISTS (SELECT 1 FROM twap_status_object o WHERE o.status_id = s.id AND o.s3_object_key <> ALL($1::text[]))
+      RETURNING 1)
+    SELECT count(*)::text AS n FROM gone`, [keys])
   await tx.query('DELETE FROM twap_fill WHERE s3_object_key = ANY($1::text[])', [keys])
   await tx.query('DELETE FROM etl_s3_ingest_log WHERE s3_object_key = ANY($1::text[])', [keys])
   return Number(rows[0]?.n ?? 0)

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isDatabaseUnavailable } from '../../store/unavailable.ts'
 import { PROBLEM_MEDIA_TYPE, type ParameterError, type ProblemBody } from '../schemas/problem.ts'
 import { parameterErrors } from './validation.ts'
 
@@ -14,21 +15,6 @@ export class InvalidParameters extends Error {
 /** An error carrying the HTTP status to answer with and a message safe to show a client. */
 export function httpError(statusCode: number, message: string): Error & { statusCode: number } {
   return Object.assign(new Error(message), { statusCode })
-}
-
-/**
- * True for an error that means the database cannot be reached (connection refused or
- * lost, pool or embedded database closed, server shutting down), as opposed to an error in
- * a query. Drivers mark query errors with a SQLSTATE; connection trouble has either no
- * SQLSTATE or one of the classes 08 (connection), 53 (resources), 57 (operator), 58 (system).
- */
-function isDatabaseUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57|58)/.test(code)
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true
-  const message = (err as { message?: unknown }).message
-  return typeof message === 'string' &&
-    /PGlite is closed|after calling end on the pool|Connection terminated|timeout exceeded when trying to connect|connection error/i.test(message)
 }
 
 /**
@@ -60,7 +46,9 @@ export async function configureErrors(app: FastifyInstance, allowedMethods: (req
   app.setNotFoundHandler((request: FastifyRequest, reply) => {
     const path = request.url.split('?')[0]!.slice(0, 200)
     const allowed = allowedMethods(request)
-    if (allowed.length > 0) {
+    // A path its own method matches was routed, then found nothing (a static file not
+    // there): that is a 404, not a wrong method.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       reply.header('allow', allowed.join(', '))
       return sendProblem(reply, 405, { detail: `${path} answers ${allowed.join(', ')}, not ${request.method}.` })
     }

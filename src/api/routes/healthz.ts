@@ -5,11 +5,35 @@ import { lastSuccessfulIngest } from '../../store/ingest-log.ts'
 import { Health } from '../schemas/health.ts'
 import { problemResponses } from '../schemas/problem.ts'
 
+/** The health check's own deadline expired: the database did not answer in time. */
+class HealthDeadline extends Error {
+  override name = 'HealthDeadline'
+}
+
+/** Settles with `work`, or rejects with `HealthDeadline` after `ms`, whichever comes first. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HealthDeadline(`no answer within ${ms} ms`)), ms)
+  })
+  // The query left behind ends by the store's own timeouts; its failure is of no interest.
+  work.catch(() => {})
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
+
+/** Why the database is unavailable, without its addresses or messages (the route is public). */
+function reasonOf(err: unknown): string {
+  if (err instanceof HealthDeadline) return err.message
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' ? `unreachable (${code})` : 'unreachable'
+}
+
 /**
  * `GET /healthz`: 200 while the database answers, `stale` when the newest object ingested
  * without error is older than `HEALTH_STALE_AFTER_HOURS` (so monitoring can alert on a
  * stopped pipeline without a load balancer pulling the API), 503 when the database does not
- * answer. Before anything is ingested the status is ok: a fresh install is not stale.
+ * answer, or not within `HEALTH_TIMEOUT_MS` (a frozen server must not hang the probe), with
+ * the reason. Before anything is ingested the status is ok: a fresh install is not stale.
  */
 const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'> }> = async (app, { db, config }) => {
   const staleAfterHours = config.health.staleAfterHours
@@ -28,12 +52,12 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
   }, async (request, reply) => {
     let last
     try {
-      last = await lastSuccessfulIngest(db)
+      last = await within(lastSuccessfulIngest(db), config.health.timeoutMs)
     } catch (err) {
       request.log.warn({ err }, 'health check: database unavailable')
       return reply.code(503).send({
         status: 'unavailable',
-        database: { status: 'unavailable', engine: db.engine },
+        database: { status: 'unavailable', engine: db.engine, reason: reasonOf(err) },
         last_ingested: null,
         stale_after_hours: staleAfterHours,
       } satisfies Health)

@@ -10,6 +10,7 @@ export const Health = Type.Object({
   database: Type.Object({
     status: Type.Unsafe<'ok' | 'unavailable'>({ type: 'string', enum: ['ok', 'unavailable'] }),
     engine: Type.Unsafe<'postgres' | 'pglite'>({ type: 'string', enum: ['postgres', 'pglite'] }),
+    reason: Type.Optional(Type.String({ description: 'Why the database is unavailable: no answer within the deadline, or the error code.' })),
   }),
   last_ingested: Type.Union([
     Type.Object({
