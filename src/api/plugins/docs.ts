@@ -29,6 +29,7 @@ export async function configureDocs(app: FastifyInstance, config: Pick<Config, '
       servers: [{ url: '/', description: 'This server' }],
       tags: [
         { name: 'twaps', description: 'TWAP status events by wallet and time range' },
+        { name: 'wallets', description: 'A wallet\'s totals over a time range' },
         { name: 'hyperliquid', description: 'Hyperliquid\'s own info requests, over the whole stored history' },
         { name: 'operations', description: 'Health, metrics and this document' },
       ],

@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Db } from '../../../../../store/db.ts'
+import { walletSummaryRows } from '../../../../../store/summary-queries.ts'
+import { InvalidParameters } from '../../../../plugins/errors.ts'
+import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart } from '../../../../range.ts'
+import { problemResponses } from '../../../../schemas/problem.ts'
+import { SummaryParams, SummaryQuery, WalletSummary } from '../../../../schemas/summary.ts'
+import { summaryCsv, toSummary } from '../../../../summary.ts'
+
+/**
+ * `GET /api/v1/wallets/:wallet/summary`: a wallet's TWAPs and fills over a range, summed
+ * per asset and side and in total, in two queries whatever the wallet's size.
+ */
+const walletSummary: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+  app.get('/:wallet/summary', {
+    schema: {
+      operationId: 'getWalletSummary',
+      summary: 'A wallet\'s totals over a time range',
+      description: `Per asset and side: TWAPs by latest status in the range, their executed size, notional and average price (from the status events, each TWAP as its latest event in the range); fill count, fees per token, builder fees and realized PnL (from the fills). Then the totals across assets: notional in USD, fees per fee token. ${RANGE_RULE} All sums exact. \`format=csv\`: one line per asset and side, then a \`total\` line.`,
+      tags: ['wallets'],
+      params: SummaryParams,
+      querystring: SummaryQuery,
+      response: {
+        200: {
+          description: 'The summary.',
+          content: {
+            'application/json': { schema: WalletSummary },
+            'text/csv': { schema: { type: 'string', description: 'Header, one line per asset and side, one `total` line.' } },
+          },
+        },
+        ...problemResponses(401, 422, 429, 503),
+      },
+    },
+  }, async (request, reply) => {
+    const parsed = parseTimeRange(request.query)
+    if (!parsed.range) throw new InvalidParameters(parsed.errors)
+    const range = { wallet: request.params.wallet.toLowerCase(), ...rangeBounds(parsed.range), asset: request.query.asset ?? null }
+    const { twaps, fills } = await walletSummaryRows(db, range)
+    const summary = toSummary(range, twaps, fills)
+    if (request.query.format === 'csv') {
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="summary_${range.wallet}_${rangeFilePart(parsed.range)}.csv"`)
+        .send(summaryCsv(summary) as unknown as WalletSummary)
+    }
+    return summary
+  })
+}
+
+export default walletSummary
