@@ -15,6 +15,9 @@ const Decimal = Type.String({ description: 'Exact decimal, as a string.', exampl
 const Id = Type.String({ description: 'Integer id as its decimal digits (it may exceed 2^53).', examples: ['990908538720549'] })
 const Instant = Type.String({ description: 'ISO-8601 UTC time; a fraction only when not zero.', examples: ['2025-10-27T06:30:38.019Z'] })
 
+/** Every `format` of the fills endpoint: the generic ones, then the tax platforms'. */
+export const FILL_FORMATS = ['json', 'csv', 'ndjson', 'awaken', 'awaken-spot', 'koinly', 'cointracker'] as const
+
 /** Fills a page holds unless `limit` says otherwise, and at most. */
 export const DEFAULT_FILLS_LIMIT = 1000
 export const MAX_FILLS_LIMIT = 10_000
@@ -33,9 +36,11 @@ export const FillsQuery = Type.Object({
     'x-message': `must be an integer from 1 to ${MAX_FILLS_LIMIT}`,
   })),
   cursor: TwapsQuery.properties.cursor,
-  format: Type.Optional(Type.Unsafe<'json' | 'csv' | 'ndjson'>({
-    ...TwapsQuery.properties.format,
-    description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per fill. `Accept: text/csv` or `application/x-ndjson` selects the same.',
+  format: Type.Optional(Type.Unsafe<(typeof FILL_FORMATS)[number]>({
+    type: 'string',
+    enum: [...FILL_FORMATS],
+    description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per fill (`Accept: text/csv` or `application/x-ndjson` selects the same); or a tax platform\'s CSV, streamed: awaken (perp fills, Awaken\'s perpetuals layout), awaken-spot (spot fills, Awaken\'s trade layout), koinly (Koinly universal), cointracker.',
+    'x-message': `must be one of ${FILL_FORMATS.join(', ')}`,
   })),
 }, { additionalProperties: false })
 export type FillsQuery = Static<typeof FillsQuery>

@@ -4,6 +4,7 @@ import { walletFills, type FillPosition, type FillRange } from '../../../../../s
 import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { fillPosition, openFillExport } from '../../../../fill-export.ts'
 import { toFill } from '../../../../fill-json.ts'
+import { openTaxExport, TAX_FORMATS } from '../../../../tax/index.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
@@ -28,12 +29,12 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
           headers: {
             'Content-Disposition': {
               type: 'string',
-              description: 'Exports only: `attachment; filename="fills_<wallet>_<start>_<end>.<format>"`, naming the range served.',
+              description: 'Exports only: `attachment; filename="fills_<wallet>_<start>_<end>.<format>"`, or `fills_<wallet>_<start>_<end>_<format>.csv` for a tax format, naming the range served.',
             },
           },
           content: {
             'application/json': { schema: FillsPage },
-            'text/csv': { schema: { type: 'string', description: 'Header row, then one line per fill.' } },
+            'text/csv': { schema: { type: 'string', description: 'Header row, then one line per fill (in the tax formats, per fill the format takes).' } },
             'application/x-ndjson': { schema: { type: 'string', description: 'One JSON fill a line.' } },
           },
         },
@@ -43,7 +44,15 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
   }, async (request, reply) => {
     const { range, after, served, limit } = resolveFillsQuery(request.query)
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
-    if (format !== 'json') {
+    if (format in TAX_FORMATS) {
+      const name = format as keyof typeof TAX_FORMATS
+      const stream = await openTaxExport(db, range, name)
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="fills_${range.wallet}_${rangeFilePart(served)}_${name}.csv"`)
+        .send(stream as unknown as string)
+    }
+    if (format === 'csv' || format === 'ndjson') {
       const stream = await openFillExport(db, range, after, format)
       const filename = `fills_${range.wallet}_${rangeFilePart(served)}.${format}`
       return reply
