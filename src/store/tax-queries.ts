@@ -45,3 +45,11 @@ export async function taxFills(db: Queryable, range: FillRange, after: FillPosit
   const { rows } = await db.query<TaxFillRow>(TAX_FILLS, [range.wallet, range.start, range.end, range.coin, range.twapId, from.time, from.id, limit])
   return rows
 }
+
+/** Whether any fill of the wallet is stored in `[start, end]`. */
+export async function fillsInRange(db: Queryable, range: { wallet: string; start: string; end: string }): Promise<boolean> {
+  const { rows } = await db.query<{ any: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM twap_fill WHERE wallet = $1 AND time >= $2::timestamptz AND time <= $3::timestamptz) AS any',
+    [range.wallet, range.start, range.end])
+  return rows[0]?.any ?? false
+}

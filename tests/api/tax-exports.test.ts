@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'csv-parse/sync'
 import { engine } from '../support/db.ts'
-import { createTestApi, loadFills, WALLET, OTHER_WALLET, type TestApi } from '../support/api.ts'
+import { createTestApi, loadEvents, loadFills, twapEvent, WALLET, OTHER_WALLET, type TestApi } from '../support/api.ts'
 import type { SourceFill } from '../support/lz4.ts'
 
 const ZERO_HASH = '0x' + '0'.repeat(64)
@@ -100,5 +100,41 @@ describe(`Tax platform exports of fills, on ${engine}`, () => {
     const res = await get('turbotax')
     expect(res.statusCode).toBe(422)
     expect(res.json().errors).toEqual([{ parameter: 'format', message: 'must be one of json, csv, ndjson, awaken, awaken-spot, koinly, cointracker' }])
+  })
+})
+
+describe(`Tax platform exports of TWAPs without fills, on ${engine}`, () => {
+  let api: TestApi
+  beforeAll(async () => {
+    api = await createTestApi()
+    await loadEvents(api.store.db, [
+      twapEvent({ twapId: '21', ts: '2025-06-01T10:00:00Z', asset: 'PURR/USDC', side: 'B', sizeExecuted: '1000.0', notionalExecuted: '212.5' }),
+      twapEvent({ twapId: '22', ts: '2025-06-02T10:00:00Z', asset: 'BTC', side: 'A', sizeExecuted: '0.5', notionalExecuted: '52000.25', reduceOnly: true }),
+      twapEvent({ twapId: '23', ts: '2025-06-03T10:00:00Z', asset: '@107', side: 'A', sizeExecuted: '0.0', notionalExecuted: '0.0', status: 'terminated' }),
+    ])
+  })
+  afterAll(() => api?.destroy())
+
+  const get = (format: string) => api.app.inject(`/api/v1/twaps?${new URLSearchParams({ wallet: WALLET, start: '2025-01-01', end: '2025-12-31', format }).toString()}`)
+
+  for (const format of Object.keys(HEADERS) as Format[]) {
+    it(`writes ${format} with one trade per executed TWAP at its average price, noted as aggregated, as the hand-checked expected file`, async () => {
+      const res = await get(format)
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20251231_${format}.csv"`)
+      expect(res.body.split('\n')[0]).toBe(HEADERS[format])
+      const records = parse(res.body, { columns: true }) as Record<string, string>[]
+      // Nothing executed of TWAP 23; the BTC perp has no PnL to give Koinly or CoinTracker.
+      expect(records).toHaveLength(1)
+      for (const r of records) expect(r.Date).toMatch(DATES[format])
+      expect(res.body).toBe(await readFile(new URL(`expected/twaps-${format}.csv`, import.meta.url), 'utf8'))
+    })
+  }
+
+  it('refuses a tax format on TWAPs for a range whose fills are loaded, pointing to the fills export', async () => {
+    await loadFills(api.store.db, [fill(0, {})])
+    const res = await get('koinly')
+    expect(res.statusCode).toBe(422)
+    expect(res.json().errors).toEqual([{ parameter: 'format', message: 'fills are loaded for this range: export them with /api/v1/fills?format=koinly' }])
   })
 })

@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { component } from './component.ts'
 import { FillTotals } from './fill-totals.ts'
-import { TwapParams, TwapsQuery } from './twaps.ts'
+import { TAX_FORMAT_NAMES, TwapParams, TwapsQuery } from './twaps.ts'
 
 /**
  * The fill resource: the query of `GET /api/v1/fills`, a page of fills, a TWAP's fills
@@ -16,7 +16,7 @@ const Id = Type.String({ description: 'Integer id as its decimal digits (it may 
 const Instant = Type.String({ description: 'ISO-8601 UTC time; a fraction only when not zero.', examples: ['2025-10-27T06:30:38.019Z'] })
 
 /** Every `format` of the fills endpoint: the generic ones, then the tax platforms'. */
-export const FILL_FORMATS = ['json', 'csv', 'ndjson', 'awaken', 'awaken-spot', 'koinly', 'cointracker'] as const
+export const FILL_FORMATS = ['json', 'csv', 'ndjson', ...TAX_FORMAT_NAMES] as const
 
 /** Fills a page holds unless `limit` says otherwise, and at most. */
 export const DEFAULT_FILLS_LIMIT = 1000

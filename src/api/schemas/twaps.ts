@@ -27,6 +27,11 @@ export const MAX_LIMIT = 5000
 export const EXPORT_FORMATS = ['json', 'csv', 'ndjson'] as const
 export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
+/** The tax platforms' CSV layouts, which the TWAP and fill exports both write. */
+export const TAX_FORMAT_NAMES = ['awaken', 'awaken-spot', 'koinly', 'cointracker'] as const
+export type TaxFormatName = (typeof TAX_FORMAT_NAMES)[number]
+const TWAP_FORMATS = [...EXPORT_FORMATS, ...TAX_FORMAT_NAMES]
+
 export const TwapsQuery = Type.Object({
   wallet: Type.String({
     pattern: '^0[xX][0-9a-fA-F]{40}$',
@@ -61,9 +66,9 @@ export const TwapsQuery = Type.Object({
     description: '`next_cursor` of the previous page of the same query.',
     'x-message': 'must be the next_cursor of a previous page of this same query',
   })),
-  format: Type.Optional(stringEnum([...EXPORT_FORMATS], {
-    description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per TWAP (CSV with latest_per_twap=false: one line per event, the TWAP\'s columns repeated). `Accept: text/csv` or `application/x-ndjson` selects the same.',
-    'x-message': 'must be json, csv or ndjson',
+  format: Type.Optional(stringEnum(TWAP_FORMATS, {
+    description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per TWAP (CSV with latest_per_twap=false: one line per event, the TWAP\'s columns repeated). `Accept: text/csv` or `application/x-ndjson` selects the same. Or a tax platform\'s CSV (awaken, awaken-spot, koinly, cointracker) for a range without loaded fills: one trade per TWAP at its average price.',
+    'x-message': `must be one of ${TWAP_FORMATS.join(', ')}`,
   })),
 }, { additionalProperties: false })
 export type TwapsQuery = Static<typeof TwapsQuery>

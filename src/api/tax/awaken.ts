@@ -1,5 +1,4 @@
-import type { TaxFillRow } from '../../store/tax-queries.ts'
-import { fillId, fillNote, isSpot, spotSwap, usDate, type TaxFormat } from './common.ts'
+import { fillId, fillNote, isSpot, spotSwap, usDate, type TaxFormat, type TaxRow } from './common.ts'
 
 /**
  * Awaken's two CSV layouts. Awaken imports perpetuals and trades as separate files with
@@ -15,12 +14,12 @@ function positionTag(dir: string | null): string {
 export const awakenPerps: TaxFormat = {
   columns: ['Date', 'Asset', 'Amount', 'Fee', 'P&L', 'Payment Token', 'Notes', 'Transaction Hash', 'Tag'],
   includes: (row) => !isSpot(row.coin),
-  record: (row: TaxFillRow) => ({
+  record: (row: TaxRow) => ({
     Date: usDate(row),
     Asset: row.coin ?? '',
     Amount: row.sz,
-    Fee: row.fee ?? '0',
-    'P&L': row.closed_pnl ?? '0',
+    Fee: row.fee ?? (row.aggregated ? '' : '0'),
+    'P&L': row.closed_pnl ?? (row.aggregated ? '' : '0'),
     'Payment Token': row.fee_token ?? 'USDC',
     Notes: fillNote(row),
     'Transaction Hash': fillId(row),
@@ -31,7 +30,7 @@ export const awakenPerps: TaxFormat = {
 export const awakenSpot: TaxFormat = {
   columns: ['Date', 'Received Quantity', 'Received Currency', 'Received Fiat Amount', 'Sent Quantity', 'Sent Currency', 'Sent Fiat Amount', 'Fee Amount', 'Fee Currency', 'Transaction Hash', 'Notes', 'Tag'],
   includes: (row) => isSpot(row.coin),
-  record: (row: TaxFillRow) => {
+  record: (row: TaxRow) => {
     const { received, sent } = spotSwap(row)
     return {
       Date: usDate(row),

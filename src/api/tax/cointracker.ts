@@ -1,5 +1,4 @@
-import type { TaxFillRow } from '../../store/tax-queries.ts'
-import { abs, isNegative, isSpot, isZero, spotSwap, usDate, type TaxFormat } from './common.ts'
+import { abs, isNegative, isSpot, isZero, spotSwap, usDate, type TaxFormat, type TaxRow } from './common.ts'
 
 /**
  * CoinTracker's CSV layout, spot and perp fills in one file. A spot fill is a trade; a perp
@@ -9,8 +8,8 @@ import { abs, isNegative, isSpot, isZero, spotSwap, usDate, type TaxFormat } fro
  */
 export const cointracker: TaxFormat = {
   columns: ['Date', 'Received Quantity', 'Received Currency', 'Sent Quantity', 'Sent Currency', 'Fee Amount', 'Fee Currency', 'Tag'],
-  includes: () => true,
-  record: (row: TaxFillRow) => {
+  includes: (row) => !row.aggregated || isSpot(row.coin),
+  record: (row: TaxRow) => {
     const fee = { 'Fee Amount': row.fee ?? '', 'Fee Currency': row.fee === null ? '' : (row.fee_token ?? '') }
     if (isSpot(row.coin)) {
       const { received, sent } = spotSwap(row)

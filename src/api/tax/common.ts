@@ -31,12 +31,14 @@ const ZERO_HASH = /^0x0*$/
  * TWAP slices carry an all-zero hash, so theirs is `hl-twap:<tid>:<oid>` (a trade's id
  * and this side's order: unique per fill, as the store's key is).
  */
-export function fillId(row: TaxFillRow): string {
+export function fillId(row: TaxRow): string {
+  if (row.aggregated) return `hl-twap:${row.twap_id}`
   return row.hash && !ZERO_HASH.test(row.hash) ? row.hash : `hl-twap:${row.tid}:${row.oid}`
 }
 
 /** The note every format carries where it has a notes column. */
-export function fillNote(row: TaxFillRow): string {
+export function fillNote(row: TaxRow): string {
+  if (row.aggregated) return `Hyperliquid TWAP ${row.twap_id}; ${row.dir ?? ''} ${row.coin ?? ''}; ${AGGREGATED_NOTE}`
   const builder = row.builder_fee && !isZero(row.builder_fee) ? `; builder fee ${row.builder_fee}` : ''
   return `Hyperliquid TWAP ${row.twap_id} slice; tid ${row.tid}; oid ${row.oid}; ${row.dir ?? ''} ${row.coin ?? ''}${builder}`
 }
@@ -74,9 +76,18 @@ export function spotSwap(row: TaxFillRow): { received: [string, string]; sent: [
   return row.side === 'B' ? { received: baseLeg, sent: quoteLeg } : { received: quoteLeg, sent: baseLeg }
 }
 
-/** One tax format: its header, which fills it writes, and each fill as one record. */
+/** What a TWAP written as one trade says of itself. */
+export const AGGREGATED_NOTE = 'aggregated from TWAP status; no per-fill fees'
+
+/**
+ * A line of a tax export: a fill, or a whole TWAP written as one trade (`aggregated`),
+ * with no fee, no PnL, no tid: its id is `hl-twap:<twap_id>`.
+ */
+export type TaxRow = TaxFillRow & { aggregated?: boolean }
+
+/** One tax format: its header, which rows it writes, and each row as one record. */
 export interface TaxFormat {
   columns: readonly string[]
-  includes(row: TaxFillRow): boolean
-  record(row: TaxFillRow): Record<string, string>
+  includes(row: TaxRow): boolean
+  record(row: TaxRow): Record<string, string>
 }

@@ -1,40 +1,71 @@
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import { isoFromPg, type Queryable } from '../../store/db.ts'
-import type { FillPosition, FillRange } from '../../store/fill-queries.ts'
-import { taxFills, type TaxFillRow } from '../../store/tax-queries.ts'
+import type { FillRange } from '../../store/fill-queries.ts'
+import { taxFills } from '../../store/tax-queries.ts'
+import { positionOf, twapPage, type TwapRange, type TwapSummaryRow } from '../../store/twap-queries.ts'
+import type { TaxFormatName } from '../schemas/twaps.ts'
 import { awakenPerps, awakenSpot } from './awaken.ts'
 import { cointracker } from './cointracker.ts'
-import type { TaxFormat } from './common.ts'
+import { isSpot, isZero, type TaxFormat, type TaxRow } from './common.ts'
 import { koinly } from './koinly.ts'
 
 /** The tax platforms' formats, by the `format` value that selects each. */
-export const TAX_FORMATS = { awaken: awakenPerps, 'awaken-spot': awakenSpot, koinly, cointracker } as const satisfies Record<string, TaxFormat>
-export type TaxFormatName = keyof typeof TAX_FORMATS
-export const TAX_FORMAT_NAMES = Object.keys(TAX_FORMATS) as TaxFormatName[]
+export const TAX_FORMATS: Record<TaxFormatName, TaxFormat> = { awaken: awakenPerps, 'awaken-spot': awakenSpot, koinly, cointracker }
+
+export function isTaxFormat(format: string): format is TaxFormatName {
+  return Object.hasOwn(TAX_FORMATS, format)
+}
 
 const CHUNK = 5000
 
 /**
- * The fills of `range` in `format`, streamed: a header row, then one line per fill the
- * format takes, read in keyset chunks so a whole tax year holds one chunk in memory. The
- * first query runs before this returns, so an outage is a 503, not a 200 cut short.
+ * `rows` in `format`, streamed: a header row, then one line per row the format takes. The
+ * rows come in keyset chunks (`next` fetches the one after a chunk, null after the last),
+ * the next asked for while this one is written, so a whole tax year holds two chunks in
+ * memory. The first chunk is read before this returns, so an outage is a 503, not a 200
+ * cut short.
  */
-export async function openTaxExport(db: Queryable, range: FillRange, name: TaxFormatName): Promise<Readable> {
-  const format: TaxFormat = TAX_FORMATS[name]
+async function taxStream<R>(name: TaxFormatName, first: Promise<R[]>, next: (last: R) => Promise<R[]>, toRow: (row: R) => TaxRow | null): Promise<Readable> {
+  const format = TAX_FORMATS[name]
   const options = { columns: [...format.columns] }
-  let rows: TaxFillRow[] = await taxFills(db, range, null, CHUNK)
+  let rows = await first
   async function* text() {
     yield stringify([], { ...options, header: true })
     for (;;) {
       const last = rows[rows.length - 1]
-      const next = rows.length === CHUNK && last ? taxFills(db, range, { time: isoFromPg(last.time)!, id: last.id } satisfies FillPosition, CHUNK) : null
-      next?.catch(() => {})
-      const records = rows.filter(format.includes).map(format.record)
+      const following = rows.length === CHUNK && last !== undefined ? next(last) : null
+      following?.catch(() => {})
+      const records = rows.map(toRow).filter((row): row is TaxRow => row !== null && format.includes(row)).map(format.record)
       if (records.length > 0) yield stringify(records, options)
-      if (!next) return
-      rows = await next
+      if (!following) return
+      rows = await following
     }
   }
   return Readable.from(text(), { objectMode: false })
+}
+
+/** The fills of `range` in a tax format, newest first, one line per fill. */
+export function openTaxExport(db: Queryable, range: FillRange, name: TaxFormatName): Promise<Readable> {
+  return taxStream(name, taxFills(db, range, null, CHUNK), (last) => taxFills(db, range, { time: isoFromPg(last.time)!, id: last.id }, CHUNK), (row) => row)
+}
+
+/**
+ * A TWAP as one trade at its average price, at the time of its latest event in the range;
+ * none when nothing executed. Statuses carry no direction: a reduce-only perp TWAP is
+ * taken as a close, any other as an open.
+ */
+function twapAsTrade(row: TwapSummaryRow): TaxRow | null {
+  if (row.size_executed === null || row.notional_executed === null || row.avg_price === null || isZero(row.size_executed)) return null
+  const dir = isSpot(row.asset) ? (row.side === 'B' ? 'Buy' : 'Sell') : (row.reduce_only ? 'Close' : 'Open')
+  return {
+    id: row.id, time: row.ts, twap_id: row.twap_id, coin: row.asset, side: row.side, dir,
+    px: row.avg_price, sz: row.size_executed, notional: row.notional_executed,
+    fee: null, fee_token: null, builder_fee: null, closed_pnl: null, tid: '', oid: '', hash: null, aggregated: true,
+  }
+}
+
+/** The TWAPs of `range` in a tax format, newest first, one trade per TWAP (see `twapAsTrade`). */
+export function openTwapTaxExport(db: Queryable, range: TwapRange, name: TaxFormatName): Promise<Readable> {
+  return taxStream(name, twapPage(db, range, null, CHUNK, false), (last) => twapPage(db, range, positionOf(last), CHUNK, false), twapAsTrade)
 }

@@ -1,5 +1,4 @@
-import type { TaxFillRow } from '../../store/tax-queries.ts'
-import { abs, fillId, fillNote, isNegative, isSpot, isZero, spotSwap, utcParts, type TaxFormat } from './common.ts'
+import { abs, fillId, fillNote, isNegative, isSpot, isZero, spotSwap, utcParts, type TaxFormat, type TaxRow } from './common.ts'
 
 /**
  * Koinly's universal layout, spot and perp fills in one file. A spot fill is a trade (sent
@@ -10,14 +9,14 @@ import { abs, fillId, fillNote, isNegative, isSpot, isZero, spotSwap, utcParts, 
  */
 
 /** `YYYY-MM-DD HH:MM:SS UTC`. */
-function koinlyDate(row: TaxFillRow): string {
+function koinlyDate(row: TaxRow): string {
   const p = utcParts(row)
   return `${p.y}-${p.m}-${p.d} ${p.time} UTC`
 }
 
 const empty = { 'Sent Amount': '', 'Sent Currency': '', 'Received Amount': '', 'Received Currency': '' }
 
-function legs(row: TaxFillRow): { legs: Record<keyof typeof empty, string>; label: string; fee: boolean } {
+function legs(row: TaxRow): { legs: Record<keyof typeof empty, string>; label: string; fee: boolean } {
   if (isSpot(row.coin)) {
     const { received, sent } = spotSwap(row)
     return { legs: { 'Sent Amount': sent[0], 'Sent Currency': sent[1], 'Received Amount': received[0], 'Received Currency': received[1] }, label: '', fee: true }
@@ -37,8 +36,8 @@ function legs(row: TaxFillRow): { legs: Record<keyof typeof empty, string>; labe
 
 export const koinly: TaxFormat = {
   columns: ['Date', 'Sent Amount', 'Sent Currency', 'Received Amount', 'Received Currency', 'Fee Amount', 'Fee Currency', 'Net Worth Amount', 'Net Worth Currency', 'Label', 'Description', 'TxHash'],
-  includes: () => true,
-  record: (row: TaxFillRow) => {
+  includes: (row) => !row.aggregated || isSpot(row.coin),
+  record: (row: TaxRow) => {
     const { legs: amounts, label, fee } = legs(row)
     const withFee = fee && row.fee !== null
     return {

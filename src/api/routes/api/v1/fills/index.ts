@@ -4,7 +4,7 @@ import { walletFills, type FillPosition, type FillRange } from '../../../../../s
 import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { fillPosition, openFillExport } from '../../../../fill-export.ts'
 import { toFill } from '../../../../fill-json.ts'
-import { openTaxExport, TAX_FORMATS } from '../../../../tax/index.ts'
+import { isTaxFormat, openTaxExport } from '../../../../tax/index.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
@@ -44,12 +44,11 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
   }, async (request, reply) => {
     const { range, after, served, limit } = resolveFillsQuery(request.query)
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
-    if (format in TAX_FORMATS) {
-      const name = format as keyof typeof TAX_FORMATS
-      const stream = await openTaxExport(db, range, name)
+    if (isTaxFormat(format)) {
+      const stream = await openTaxExport(db, range, format)
       return reply
         .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="fills_${range.wallet}_${rangeFilePart(served)}_${name}.csv"`)
+        .header('content-disposition', `attachment; filename="fills_${range.wallet}_${rangeFilePart(served)}_${format}.csv"`)
         .send(stream as unknown as string)
     }
     if (format === 'csv' || format === 'ndjson') {

@@ -9,6 +9,8 @@ import { problemResponses } from '../../../../schemas/problem.ts'
 import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery, type ExportFormat } from '../../../../schemas/twaps.ts'
 import type { ParameterError } from '../../../../schemas/problem.ts'
 import { toTwaps } from '../../../../twap-json.ts'
+import { isTaxFormat, openTwapTaxExport } from '../../../../tax/index.ts'
+import { fillsInRange } from '../../../../../store/tax-queries.ts'
 
 export const MEDIA_TYPES: Record<ExportFormat, string> = {
   json: 'application/json',
@@ -55,6 +57,17 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     const withEvents = query.latest_per_twap === 'false' || query.latest_per_twap === '0'
     const format = query.format ?? formatFromAccept(request.headers.accept)
 
+    if (isTaxFormat(format)) {
+      // A range with fills is exported from them, with fees and PnL; TWAP statuses stand in only where there are none.
+      if (await fillsInRange(db, range)) {
+        throw new InvalidParameters([{ parameter: 'format', message: `fills are loaded for this range: export them with /api/v1/fills?format=${format}` }])
+      }
+      const stream = await openTwapTaxExport(db, range, format)
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="twaps_${range.wallet}_${rangeFilePart(served)}_${format}.csv"`)
+        .send(stream as unknown as string)
+    }
     if (format !== 'json') {
       const stream = await openExport(db, range, after, format, withEvents)
       const filename = `twaps_${range.wallet}_${rangeFilePart(served)}.${format}`
