@@ -55,6 +55,9 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
+    // The explorer's browser modules import by URL (its chart library is served from
+    // /assets/vendor/), and sit outside the service's layers.
+    exclude: { path: '^src/web/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },

@@ -9,6 +9,8 @@ import { Type, type Static } from 'typebox'
 const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   TWAP_DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, maximum: 3_600_000 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000 }),
   AWS_REGION: Type.String({ default: 'us-east-1', pattern: '^[a-z0-9-]+$' }),
   AWS_S3_BUCKET: Type.String({ default: 'artemis-hyperliquid-data', minLength: 3 }),
   AWS_S3_PREFIX: Type.String({ default: 'raw/twap_statuses/' }),
@@ -24,6 +26,7 @@ const EnvSchema = Type.Object({
   ETL_SCHEDULE: Type.String({ default: '30 0 * * *', minLength: 1 }),
   ETL_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
   HEALTH_STALE_AFTER_HOURS: Type.Number({ default: 36, exclusiveMinimum: 0 }),
+  HEALTH_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 100, maximum: 60_000 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -32,6 +35,8 @@ export interface Config {
   /** PostgreSQL connection string; undefined selects the embedded engine. */
   databaseUrl: string | undefined
   dataDir: string
+  /** PostgreSQL's limits, so a database that stops answering makes the API answer 503 in time. */
+  database: { statementTimeoutMs: number; connectTimeoutMs: number }
   s3: {
     region: string
     bucket: string
@@ -48,8 +53,9 @@ export interface Config {
     rateLimitPerMinute: number
   }
   logLevel: string
-  etl: { schedule: string; concurrency: number }
-  health: { staleAfterHours: number }
+  /** `scheduleSet`: ETL_SCHEDULE was given, not defaulted, so `serve` schedules it too. */
+  etl: { schedule: string; scheduleSet: boolean; concurrency: number }
+  health: { staleAfterHours: number; timeoutMs: number }
 }
 
 /** Raised for a bad variable; its message is the one line a user sees. */
@@ -78,8 +84,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
   const origins = splitList(parsed.CORS_ORIGINS)
   return {
-    databaseUrl: parsed.DATABASE_URL,
+    databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withExplicitSslMode(parsed.DATABASE_URL),
     dataDir: parsed.TWAP_DATA_DIR,
+    database: { statementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS, connectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS },
     s3: {
       region: parsed.AWS_REGION,
       bucket: parsed.AWS_S3_BUCKET,
@@ -96,9 +103,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     },
     logLevel: parsed.LOG_LEVEL,
-    etl: { schedule: parsed.ETL_SCHEDULE, concurrency: parsed.ETL_CONCURRENCY },
-    health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
+    etl: { schedule: parsed.ETL_SCHEDULE, scheduleSet: data.ETL_SCHEDULE !== undefined, concurrency: parsed.ETL_CONCURRENCY },
+    health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS, timeoutMs: parsed.HEALTH_TIMEOUT_MS },
   }
+}
+
+/**
+ * A connection string with `sslmode=require` written as what node-postgres does with it:
+ * `verify-full` (encrypted, the server's certificate checked). The driver reads the two
+ * alike but prints a warning on every start that `require` will mean less in its next
+ * major version; saying `verify-full` keeps today's checks and drops the warning. Other
+ * modes are left as written.
+ */
+function withExplicitSslMode(url: string): string {
+  const parsed = new URL(url)
+  if (parsed.searchParams.get('sslmode') !== 'require' || parsed.searchParams.has('uselibpqcompat')) return url
+  parsed.searchParams.set('sslmode', 'verify-full')
+  return parsed.toString()
 }
 
 function splitList(value: string): string[] {

@@ -11,7 +11,7 @@ type TwapEvent = NonNullable<Twap['events']>[number]
  */
 export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[], withEvents: boolean): Promise<Twap[]> {
   if (!withEvents) return rows.map((row) => toTwap(row))
-  const events = groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id)))
+  const events = await eventsOf(db, range, rows)
   return rows.map((row) => toTwap(row, events.get(row.twap_id) ?? []))
 }
 
@@ -37,6 +37,7 @@ function toTwap(row: TwapSummaryRow, events?: readonly TwapEventRow[]): Twap {
 }
 
 function toEvent(row: TwapEventRow): TwapEvent {
+  // Field by field, so that a history row (a superset) gives the same event.
   return {
     ts: isoFromPg(row.ts),
     status: row.status,
@@ -57,23 +58,19 @@ function groupEvents(rows: readonly TwapEventRow[]): Map<string, TwapEventRow[]>
   return groups
 }
 
-/** One event of a TWAP's history. */
+/** One event of a TWAP's history: the event as in a TWAP's `events`, then its TWAP's fields. */
 export function toHistoryRow(row: HistoryRowFromDb): TwapHistoryRow {
   return {
+    ...toEvent(row),
     wallet: row.wallet,
-    ts: isoFromPg(row.ts),
-    status: row.status,
     asset: row.asset,
     side: row.side,
     duration_minutes: row.duration_minutes,
     requested_size: row.size_requested,
-    executed: { size: row.size_executed, notional: row.notional_executed },
-    avg_price: row.avg_price,
     created_at: isoFromPg(row.placed_at),
     reduce_only: row.reduce_only,
     randomize: row.randomize,
     s3_object_key: row.s3_object_key,
-    raw: row.raw_payload,
   }
 }
 
@@ -103,4 +100,40 @@ export function toCsvRecord(wallet: string, row: TwapSummaryRow): CsvRecord {
     reduce_only: row.reduce_only,
     randomize: row.randomize,
   }
+}
+
+/**
+ * The columns of the CSV export with `latest_per_twap=false`, in order: one line per event,
+ * its TWAP's columns repeated on each, then the event's own.
+ */
+export const EVENT_CSV_COLUMNS = [
+  'twap_id', 'wallet', 'asset', 'side', 'created_at', 'duration_minutes', 'requested_size', 'reduce_only', 'randomize',
+  'ts', 'status', 'executed_size', 'executed_notional', 'avg_price',
+] as const
+
+export type EventCsvRecord = Record<(typeof EVENT_CSV_COLUMNS)[number], string | number | boolean | null>
+
+/** The events of `row` (oldest first) as CSV records of `wallet`'s export, one per event. */
+export function toEventCsvRecords(wallet: string, row: TwapSummaryRow, events: readonly TwapEventRow[]): EventCsvRecord[] {
+  return events.map((event) => ({
+    twap_id: row.twap_id,
+    wallet,
+    asset: row.asset,
+    side: row.side,
+    created_at: isoFromPg(row.placed_at),
+    duration_minutes: row.duration_minutes,
+    requested_size: row.size_requested,
+    reduce_only: row.reduce_only,
+    randomize: row.randomize,
+    ts: isoFromPg(event.ts),
+    status: event.status,
+    executed_size: event.size_executed,
+    executed_notional: event.notional_executed,
+    avg_price: event.avg_price,
+  }))
+}
+
+/** The events in `range` of the TWAPs of `rows` (one query), by TWAP id, oldest first. */
+export async function eventsOf(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[]): Promise<Map<string, TwapEventRow[]>> {
+  return groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id)))
 }

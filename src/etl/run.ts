@@ -10,7 +10,8 @@ import type { Metrics } from '../metrics.ts'
 import { createS3Client, describeS3Error, downloadObject, headObject, isIngestibleKey, listObjects } from '../source/s3.ts'
 import { listLocalFiles } from '../source/local.ts'
 import type { Db } from '../store/db.ts'
-import { readIngestLog, recordIngest, type IngestRecord } from '../store/ingest-log.ts'
+import { isDatabaseUnavailable } from '../store/unavailable.ts'
+import { isSampleKey, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
 import { createLoader } from '../store/load.ts'
 import { withEtlLock } from './lock.ts'
 import { estimateCost, planObjects, type CostEstimate, type Plan, type PlannedObject, type SourceObject } from './plan.ts'
@@ -80,6 +81,18 @@ export interface EtlDeps {
   s3?: S3Client
 }
 
+/**
+ * The database went away during the run (or the connection holding the ETL lock did): the
+ * objects in flight ended, failed ones logged when the log could still be written, and the
+ * rest wait for the next run. Thrown after the reporter has had the run's summary.
+ */
+export class EtlDatabaseLostError extends Error {
+  override name = 'EtlDatabaseLostError'
+  constructor(message: string, readonly summary: EtlSummary, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
 /** A run refused before it fetched anything (over `--max-bytes`, a marker named by `--object-key`…). */
 export class EtlRefusedError extends Error {
   override name = 'EtlRefusedError'
@@ -92,12 +105,12 @@ const MAX_REJECTIONS_SHOWN = 5
  * fetch against the ingest log, and ingests each object in its own transaction together
  * with its log entry, several at a time. A failing object is logged with its error and
  * the rest go on. Returns the run's summary; throws only when the run as a whole cannot
- * proceed (busy, listing fails, refused).
+ * proceed (busy, listing fails, refused, the database lost: `EtlDatabaseLostError`).
  */
 export async function runEtl(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
   const { db, metrics } = deps
   try {
-    const summary = await withEtlLock(db, () => run(deps, options))
+    const summary = await withEtlLock(db, (lockLost) => run(deps, options, lockLost))
     if (!summary.dryRun) {
       const result = summary.objectsFailed ? 'failed' : summary.objectsLeft ? 'stopped' : 'success'
       metrics?.runs.inc({ result })
@@ -111,25 +124,27 @@ export async function runEtl(deps: EtlDeps, options: EtlOptions): Promise<EtlSum
   }
 }
 
-async function run(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
+async function run(deps: EtlDeps, options: EtlOptions, lockLost: AbortSignal): Promise<EtlSummary> {
   const { config } = deps
   const started = performance.now()
   const needsS3 = options.source.kind !== 'local'
   const ownClient = needsS3 && !deps.s3
   const s3 = needsS3 ? (deps.s3 ?? createS3Client(config.s3)) : undefined
   try {
-    return await runWith(deps, options, s3, started)
+    return await runWith(deps, options, s3, started, lockLost)
   } finally {
     // A client made for this run goes with it: a scheduled process makes one a day.
     if (ownClient) s3?.destroy()
   }
 }
 
-async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefined, started: number): Promise<EtlSummary> {
+async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefined, started: number, lockLost: AbortSignal): Promise<EtlSummary> {
   const { db, config, logger, metrics, reporter } = deps
   const needsS3 = s3 !== undefined
   const { objects, listRequests } = await findObjects(options.source, s3, config)
-  const plan = planObjects(objects, await readIngestLog(db), options.force)
+  const log = await readIngestLog(db)
+  const plan = planObjects(objects, log, options.force)
+  const sample = sampleRemoval([...log.keys()].filter(isSampleKey))
   const cost = needsS3 ? estimateCost(listRequests, plan.fetch.length, plan.bytes) : estimateCost(0, 0, 0)
   logger.debug({ objects: objects.length, fetch: plan.fetch.length, unchanged: plan.unchanged, bytes: plan.bytes }, 'etl plan')
   // Refused before the plan is reported: a reporter told of a run starts its progress bar.
@@ -143,14 +158,18 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
     rowsInserted: 0, rowsDuplicate: 0, rowsRejected: 0, bytes: 0, cost, durationMs: 0, failures: [], planned: plan.fetch, objectsLeft: 0,
   }
   metrics?.objects.inc({ outcome: 'skipped' }, plan.unchanged)
+  // An object failing because the database is unavailable says the same of the next ones:
+  // the run stops taking objects, as it does when the lock's connection is lost.
+  const dbLost = new AbortController()
+  const lost = AbortSignal.any([lockLost, dbLost.signal])
   if (!options.dryRun && plan.fetch.length > 0) {
     const tmp = needsS3 ? await mkdtemp(join(tmpdir(), 'hl-twap-')) : undefined
     try {
       const queue = [...plan.fetch]
-      const next = () => (options.signal?.aborted ? undefined : queue.shift())
+      const next = () => (options.signal?.aborted || lost.aborted ? undefined : queue.shift())
       const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
         for (let object = next(); object; object = next()) {
-          const result = await ingestObject(deps, object, s3, tmp)
+          const result = await ingestObject(deps, object, s3, tmp, sample, (err) => dbLost.abort(err))
           tally(summary, result)
           metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
           metrics?.rows.inc({ outcome: 'inserted' }, result.inserted)
@@ -161,18 +180,26 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
       })
       await Promise.all(workers)
       summary.objectsLeft = queue.length
-      if (queue.length) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
+      if (queue.length && !lost.aborted) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
     } finally {
       if (tmp) await rm(tmp, { recursive: true, force: true })
     }
     // Fresh statistics, or the planner picks poor plans for the wallets just loaded; the
     // embedded engine has no autovacuum to do it later (a million rows: 2-4 s a page before).
-    if (summary.rowsInserted > 0) await db.exec('ANALYZE twap_status')
+    if (summary.rowsInserted > 0 && !lost.aborted) await db.exec('ANALYZE twap_status')
   }
   // What was spent, once something was fetched from S3; otherwise the plan's estimate.
   if (needsS3 && !options.dryRun) summary.cost = estimateCost(listRequests, summary.objectsOk + summary.objectsFailed, summary.bytes)
   summary.durationMs = performance.now() - started
   reporter?.finished(summary)
+  if (lost.aborted) {
+    const reason = lost.reason as Error & { code?: unknown }
+    const detail = typeof reason.code === 'string' && !reason.message.includes(reason.code) ? `${reason.message} (${reason.code})` : reason.message
+    const what = lockLost.aborted ? 'the connection holding the ETL lock was lost' : 'the database became unavailable'
+    throw new EtlDatabaseLostError(
+      `${what} during the run (${db.location}: ${detail}); ${summary.objectsOk} object(s) ingested, ` +
+      `${summary.objectsFailed} failed, ${summary.objectsLeft} left for the next run`, summary, { cause: reason })
+  }
   return summary
 }
 
@@ -217,7 +244,30 @@ async function findObjects(source: EtlSource, s3: S3Client | undefined, config: 
 
 let downloads = 0
 
-async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client | undefined, tmp: string | undefined): Promise<ObjectResult> {
+/**
+ * Hands the bundled sample's keys to the first real object's transaction, one at a time
+ * (two transactions deleting the same rows would wait on each other), and takes them
+ * back when that transaction fails, for the next object.
+ */
+function sampleRemoval(keys: string[]) {
+  let pending = keys
+  return {
+    take(key: string): string[] {
+      if (isSampleKey(key)) return []
+      const taken = pending
+      pending = []
+      return taken
+    },
+    giveBack(keys: string[]): void {
+      pending = [...pending, ...keys]
+    },
+  }
+}
+
+async function ingestObject(
+  deps: EtlDeps, object: PlannedObject, s3: S3Client | undefined, tmp: string | undefined,
+  sample: ReturnType<typeof sampleRemoval>, onUnavailable: (err: unknown) => void,
+): Promise<ObjectResult> {
   const { db, config, reporter, metrics } = deps
   const started = performance.now()
   const result: ObjectResult = { key: object.key, ok: false, bytes: 0, inserted: 0, duplicate: 0, rejected: 0, rejections: [], durationMs: 0 }
@@ -238,7 +288,10 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
       }
     }
     const file = await openParquetFile(path)
+    const sampleKeys = sample.take(object.key)
     await db.transaction(async (tx) => {
+      const sampleRows = await removeSample(tx, sampleKeys)
+      if (sampleRows > 0) deps.logger.info({ rows: sampleRows, key: object.key }, 'real data arrived: removed the bundled sample data')
       const loader = await createLoader(tx, object.key)
       if (object.replaces) await loader.replacePrevious()
       for await (const batch of decodeParquet(file)) {
@@ -251,6 +304,9 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
       }
       result.durationMs = Math.round(performance.now() - started)
       await recordIngest(tx, logEntry(object, result))
+    }).catch((err: unknown) => {
+      sample.giveBack(sampleKeys)
+      throw err
     })
     result.ok = true
   } catch (err) {
@@ -258,6 +314,7 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
     result.error = (err as Error).message
     result.inserted = result.duplicate = result.rejected = 0
     result.durationMs = Math.round(performance.now() - started)
+    if (isDatabaseUnavailable(err)) onUnavailable(err)
     await recordIngest(db, logEntry(object, result)).catch((logErr) => deps.logger.error({ key: object.key, err: logErr }, 'could not record the failure in the ingest log'))
   } finally {
     if (path && path !== object.path) await rm(path, { force: true })

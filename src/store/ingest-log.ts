@@ -65,3 +65,37 @@ export async function lastSuccessfulIngest(db: Queryable): Promise<LastIngest | 
   const row = rows[0]
   return row ? { key: row.s3_object_key, ingestedAt: row.ingested_at, ageSeconds: row.age_seconds } : null
 }
+
+/** The bundled sample's file, as `hl-twap start` loads it into an empty embedded store. */
+export const SAMPLE_FILE_NAME = 'samples/twap-sample.parquet'
+
+/**
+ * True for the ingest-log key of the bundled sample: a local file ending in
+ * `samples/twap-sample.parquet` (relative to where it was loaded from, or absolute).
+ */
+export function isSampleKey(key: string): boolean {
+  return key.startsWith('local:') && (key === `local:${SAMPLE_FILE_NAME}` || key.endsWith(`/${SAMPLE_FILE_NAME}`))
+}
+
+/**
+ * Removes the bundled sample's events and log entries (`keys`, sample keys of the log).
+ * Called inside the transaction of the first real object a run ingests, so the fake
+ * events (whose TWAP ids could collide with real ones) go exactly when real data arrives,
+ * and stay if that object fails. Returns the events removed.
+ */
+export async function removeSample(tx: Queryable, keys: readonly string[]): Promise<number> {
+  if (keys.length === 0) return 0
+  // As for a rewritten object: the sample's memberships go, and with them the events no
+  // other object holds. (Every statement of the WITH sees the memberships as they were.)
+  const { rows } = await tx.query<{ n: string }>(`
+    WITH dropped AS (
+      DELETE FROM twap_status_object WHERE s3_object_key = ANY($1::text[]) RETURNING status_id),
+    gone AS (
+      DELETE FROM twap_status s USING dropped d
+       WHERE s.id = d.status_id
+         AND NOT EXISTS (SELECT 1 FROM twap_status_object o WHERE o.status_id = s.id AND o.s3_object_key <> ALL($1::text[]))
+      RETURNING 1)
+    SELECT count(*)::text AS n FROM gone`, [keys])
+  await tx.query('DELETE FROM etl_s3_ingest_log WHERE s3_object_key = ANY($1::text[])', [keys])
+  return Number(rows[0]?.n ?? 0)
+}

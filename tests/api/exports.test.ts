@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
-import { CSV_COLUMNS } from '../../src/api/twap-json.ts'
+import { CSV_COLUMNS, EVENT_CSV_COLUMNS } from '../../src/api/twap-json.ts'
 import type { Db } from '../../src/store/db.ts'
 import { EXPORT_CHUNK } from '../../src/api/export.ts'
 import { engine } from '../support/db.ts'
@@ -61,6 +61,26 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const lines = res.body.trimEnd().split('\n').map((l) => JSON.parse(l) as { events: { status: string }[] })
     expect(lines).toHaveLength(TWAPS)
     expect(lines.every((l) => l.events.map((e) => e.status).join() === 'activated,finished')).toBe(true)
+  })
+
+  it('streams one CSV line per event with latest_per_twap=false, the TWAP\'s columns repeated, events oldest first', async () => {
+    const res = await api.app.inject(twapsUrl({ ...RANGE, format: 'csv', latest_per_twap: false }))
+    expect(res.statusCode).toBe(200)
+    const lines = res.body.split('\n')
+    expect(lines.pop()).toBe('')
+    expect(lines[0]).toBe(EVENT_CSV_COLUMNS.join(','))
+    expect(lines[0]).toBe('twap_id,wallet,asset,side,created_at,duration_minutes,requested_size,reduce_only,randomize,ts,status,executed_size,executed_notional,avg_price')
+    // Every TWAP of the range has its two events, across export chunks; the error TWAP one.
+    expect(lines).toHaveLength(1 + TWAPS * 2 + 1)
+    const newestId = String(500_000 + TWAPS - 1)
+    const placed = new Date(Date.UTC(2025, 1, 1) + (TWAPS - 1) * 600_000)
+    const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z')
+    const twapColumns = [newestId, WALLET, 'SOL', 'B', iso(placed), '30', '100.0', 'false', 'true']
+    expect(lines.slice(1, 3)).toEqual([
+      [...twapColumns, iso(placed), 'activated', '0.0', '0.0', ''].join(','),
+      [...twapColumns, iso(new Date(placed.getTime() + 1_800_000)), 'finished', '100.0', '9050.0', '90.5'].join(','),
+    ])
+    expect(lines.filter((l) => l.startsWith('42,'))).toHaveLength(1)
   })
 
   it('lets the Accept header choose the format, and the format parameter win over it', async () => {
