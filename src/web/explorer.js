@@ -151,6 +151,7 @@ async function run(query) {
     await loadPage(controller.signal)
     showBanner('')
     renderDownloads(query)
+    await showSummary(query, controller.signal)
   } catch (error) {
     if (error instanceof Problem) showProblem(error)
     else if (!(error instanceof DOMException && error.name === 'AbortError')) throw error
@@ -301,6 +302,24 @@ async function showFills(twap, container) {
   )
 }
 
+/** The wallet's totals over the range as cards: TWAPs, notional, fills, fees, realized PnL. */
+async function showSummary(query, signal) {
+  const summary = await getJson(`/api/v1/wallets/${encodeURIComponent(query.wallet)}/summary`,
+    { start: query.start, end: query.end, asset: query.asset }, signal)
+  const { twaps, fills } = summary.totals
+  const statuses = twaps.by_status.map((s) => `${s.count} ${s.status ?? 'unknown'}`).join(', ')
+  const card = (title, value, sub) => element('div', { class: 'card' },
+    element('h3', {}, title), element('p', { class: 'value' }, value), element('p', { class: 'sub' }, sub))
+  const assets = summary.assets.length
+  $('summary').replaceChildren(
+    card('TWAPs', String(twaps.count), statuses || 'none in the range'),
+    card('Executed notional', twaps.notional, `over ${assets} asset${assets === 1 ? '' : 's'} and sides`),
+    card('Fills', String(fills.count), fills.count ? `builder fees ${fills.builder_fee}` : 'no fills loaded for the range'),
+    card('Fees', fees(fills.fees), 'by fee token; negative is a rebate'),
+    card('Realized PnL', fills.closed_pnl, 'sum of the fills\' closedPnl'),
+  )
+}
+
 /** Fees by token, `0.04 USDC + 0.001 HYPE`. */
 function fees(list) {
   return list.length === 0 ? 'no fees' : list.map((f) => `${f.amount} ${f.token ?? ''}`.trim()).join(' + ')
@@ -314,6 +333,11 @@ function renderDownloads(query) {
     ['NDJSON', '/api/v1/twaps', { ...base, format: 'ndjson' }],
     ['Fills CSV', '/api/v1/fills', { ...base, format: 'csv' }],
     ['Fills NDJSON', '/api/v1/fills', { ...base, format: 'ndjson' }],
+    ['Awaken (perps)', '/api/v1/fills', { ...base, format: 'awaken' }],
+    ['Awaken (spot)', '/api/v1/fills', { ...base, format: 'awaken-spot' }],
+    ['Koinly', '/api/v1/fills', { ...base, format: 'koinly' }],
+    ['CoinTracker', '/api/v1/fills', { ...base, format: 'cointracker' }],
+    ['Summary CSV', `/api/v1/wallets/${encodeURIComponent(query.wallet)}/summary`, { ...base, wallet: undefined, format: 'csv' }],
   ]
   $('downloads').replaceChildren(...links.map(([label, path, params]) =>
     element('a', { href: apiUrl(path, params), download: '' }, label)))

@@ -147,6 +147,29 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     await page.close()
   })
 
+  it('shows the wallet\'s totals as cards and offers every tax format of the range', async () => {
+    const summary = (await app.inject(`/api/v1/wallets/${WALLET}/summary?${RANGE}`)).json<{
+      totals: { twaps: { count: number; notional: string }; fills: { count: number; closed_pnl: string } }
+    }>()
+    const { page, errors } = await openPage(`/?wallet=${WALLET}&${RANGE}`)
+    const cards = page.locator('#summary .card')
+    await expect.poll(() => cards.count()).toBe(5)
+    const values = await page.locator('#summary .card .value').allTextContents()
+    expect(values[0]).toBe(String(summary.totals.twaps.count))
+    expect(values[1]).toBe(summary.totals.twaps.notional)
+    expect(values[2]).toBe(String(summary.totals.fills.count))
+    expect(values[4]).toBe(summary.totals.fills.closed_pnl)
+    const links = await page.locator('#downloads a').evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute('href')]))
+    for (const format of ['awaken', 'awaken-spot', 'koinly', 'cointracker']) {
+      expect(links.some(([, href]) => href?.startsWith('/api/v1/fills?') && href.includes(`format=${format}`))).toBe(true)
+    }
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#downloads a:text-is("Koinly")')])
+    const content = await readFile(await download.path(), 'utf8')
+    expect(content.split(/\r?\n/)[0]).toBe('Date,Sent Amount,Sent Currency,Received Amount,Received Currency,Fee Amount,Fee Currency,Net Worth Amount,Net Worth Currency,Label,Description,TxHash')
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
   it('says what is wrong with a bad wallet next to the field as it is typed, and runs nothing', async () => {
     const { page, errors } = await openPage('/')
     await page.fill('#wallet', '0x12345')
