@@ -1,11 +1,13 @@
-# hyperliquid-twap: the `hl-twap` CLI in a small Node 20 image. The default command serves
+# hyperliquid-twap: the `hl-twap` CLI in a small Node 22 (LTS) image. The default command serves
 # the API; pass another command to run it instead, e.g. `docker run … IMAGE etl --dry-run`.
 #
 # There is no build step: bin/hl-twap.js runs the TypeScript sources through tsx, which is
 # a runtime dependency. Both stages use the same base so that the platform packages npm
 # picks (esbuild's binary, used by tsx) match the runtime.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 22 is a maintained LTS line (Node 20's support has ended); node:24-bookworm-slim
+# works too. The code itself still runs on Node 20.19+.
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

@@ -9,12 +9,17 @@ import { Type, type Static } from 'typebox'
 const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   TWAP_DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, maximum: 3_600_000 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000 }),
   AWS_REGION: Type.String({ default: 'us-east-1', pattern: '^[a-z0-9-]+$' }),
   AWS_S3_BUCKET: Type.String({ default: 'artemis-hyperliquid-data', minLength: 3 }),
   AWS_S3_PREFIX: Type.String({ default: 'raw/twap_statuses/' }),
   AWS_REQUEST_PAYER: Type.String({ default: 'requester', minLength: 1 }),
   AWS_ENDPOINT_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+' })),
   AWS_S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
+  FILLS_S3_BUCKET: Type.String({ default: 'hl-mainnet-node-data', minLength: 3 }),
+  FILLS_S3_PREFIX: Type.String({ default: 'node_fills_by_block/hourly/' }),
+  ETL_DATASETS: Type.String({ default: 'statuses' }),
   API_HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
   API_PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info', pattern: '^(fatal|error|warn|info|debug|trace|silent)$' }),
@@ -24,14 +29,21 @@ const EnvSchema = Type.Object({
   ETL_SCHEDULE: Type.String({ default: '30 0 * * *', minLength: 1 }),
   ETL_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
   HEALTH_STALE_AFTER_HOURS: Type.Number({ default: 36, exclusiveMinimum: 0 }),
+  HEALTH_TIMEOUT_MS: Type.Integer({ default: 2000, minimum: 100, maximum: 60_000 }),
 })
 
 type Env = Static<typeof EnvSchema>
+
+/** The datasets the ETL ingests: TWAP status events and TWAP slice fills. */
+export const DATASET_NAMES = ['statuses', 'fills'] as const
+export type DatasetName = (typeof DATASET_NAMES)[number]
 
 export interface Config {
   /** PostgreSQL connection string; undefined selects the embedded engine. */
   databaseUrl: string | undefined
   dataDir: string
+  /** PostgreSQL's limits, so a database that stops answering makes the API answer 503 in time. */
+  database: { statementTimeoutMs: number; connectTimeoutMs: number }
   s3: {
     region: string
     bucket: string
@@ -39,7 +51,11 @@ export interface Config {
     requestPayer: string
     endpoint: string | undefined
     forcePathStyle: boolean
+    /** Let the SDK follow a bucket's region redirect (the fills bucket's region is not fixed). */
+    followRegionRedirects?: boolean
   }
+  /** Where the fills dataset lives; region, payer, endpoint and credentials are the statuses' ones. */
+  fills: { bucket: string; prefix: string }
   api: {
     host: string
     port: number
@@ -48,8 +64,15 @@ export interface Config {
     rateLimitPerMinute: number
   }
   logLevel: string
-  etl: { schedule: string; concurrency: number }
-  health: { staleAfterHours: number }
+  etl: {
+    schedule: string
+    /** ETL_SCHEDULE was given, not defaulted, so `serve` schedules it too. */
+    scheduleSet: boolean
+    concurrency: number
+    /** The datasets a scheduled or plain `hl-twap etl` run ingests, in order. */
+    datasets: DatasetName[]
+  }
+  health: { staleAfterHours: number; timeoutMs: number }
 }
 
 /** Raised for a bad variable; its message is the one line a user sees. */
@@ -77,9 +100,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.DATABASE_URL !== undefined) assertUrl('DATABASE_URL', parsed.DATABASE_URL)
   if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
   const origins = splitList(parsed.CORS_ORIGINS)
+  const datasets = splitList(parsed.ETL_DATASETS)
+  if (datasets.length === 0 || datasets.some((d) => !(DATASET_NAMES as readonly string[]).includes(d))) {
+    throw new ConfigError(`ETL_DATASETS must be statuses, fills or both, comma-separated (got ${JSON.stringify(parsed.ETL_DATASETS)})`)
+  }
   return {
-    databaseUrl: parsed.DATABASE_URL,
+    databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withExplicitSslMode(parsed.DATABASE_URL),
     dataDir: parsed.TWAP_DATA_DIR,
+    database: { statementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS, connectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS },
     s3: {
       region: parsed.AWS_REGION,
       bucket: parsed.AWS_S3_BUCKET,
@@ -88,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       endpoint: parsed.AWS_ENDPOINT_URL,
       forcePathStyle: parsed.AWS_S3_FORCE_PATH_STYLE,
     },
+    fills: { bucket: parsed.FILLS_S3_BUCKET, prefix: parsed.FILLS_S3_PREFIX },
     api: {
       host: parsed.API_HOST,
       port: parsed.API_PORT,
@@ -96,9 +125,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     },
     logLevel: parsed.LOG_LEVEL,
-    etl: { schedule: parsed.ETL_SCHEDULE, concurrency: parsed.ETL_CONCURRENCY },
-    health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS },
+    etl: {
+      schedule: parsed.ETL_SCHEDULE,
+      scheduleSet: data.ETL_SCHEDULE !== undefined,
+      concurrency: parsed.ETL_CONCURRENCY,
+      datasets: [...new Set(datasets as DatasetName[])],
+    },
+    health: { staleAfterHours: parsed.HEALTH_STALE_AFTER_HOURS, timeoutMs: parsed.HEALTH_TIMEOUT_MS },
   }
+}
+
+/**
+ * A connection string with `sslmode=require` written as what node-postgres does with it:
+ * `verify-full` (encrypted, the server's certificate checked). The driver reads the two
+ * alike but prints a warning on every start that `require` will mean less in its next
+ * major version; saying `verify-full` keeps today's checks and drops the warning. Other
+ * modes are left as written.
+ */
+function withExplicitSslMode(url: string): string {
+  const parsed = new URL(url)
+  if (parsed.searchParams.get('sslmode') !== 'require' || parsed.searchParams.has('uselibpqcompat')) return url
+  parsed.searchParams.set('sslmode', 'verify-full')
+  return parsed.toString()
 }
 
 function splitList(value: string): string[] {

@@ -1,3 +1,4 @@
+import { compress } from 'lz4js'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 
 /** Wallets of the sample: the first is the one the README's examples query. */
@@ -111,4 +112,128 @@ export function sampleParquet(): ArrayBuffer {
       column('state_randomize', 'BOOLEAN'), column('state_timestamp', 'INT64'), column('status', 'STRING'),
     ],
   })
+}
+
+/** One `[user, fill]` event of the sample fills; ids are bigints so they never pass through a double. */
+export type SampleFillEvent = [string, Record<string, string | number | boolean | bigint | null>]
+
+const SPOT = new Set(['@107', 'PURR/USDC'])
+const SZ_DECIMALS = (coin: string) => (coin === 'BTC' ? 5 : 2)
+/** Price digits of the slices: enough that every TWAP's slices add up to its notional exactly. */
+const PX_DECIMALS = 10
+
+/** `units` × 10^-`scale` as a decimal string (`1234n, 2` → `12.34`), trailing zeros kept to one. */
+function decimal(units: bigint, scale: number): string {
+  const negative = units < 0n
+  const digits = (negative ? -units : units).toString().padStart(scale + 1, '0')
+  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`.replace(/0+$/, '').replace(/\.$/, '.0')
+  return (negative ? '-' : '') + text
+}
+
+function units(text: string, scale: number): bigint {
+  const [whole = '0', fraction = ''] = text.split('.')
+  return BigInt(whole + fraction.padEnd(scale, '0').slice(0, scale))
+}
+
+/**
+ * The TWAP slice fills of the sample: for each TWAP that executed anything, slices spread
+ * over its life whose sizes add up exactly to its executed size and whose px × sz add up
+ * exactly to its executed notional (slices come in pairs priced the same distance above
+ * and below the average, and a last one-unit slice takes the rounding), among ordinary
+ * fills of the same blocks without a TWAP id. In time order, several events a block.
+ */
+export function sampleFills(): { blockNumber: number; blockTime: string; events: SampleFillEvent[] }[] {
+  const rand = mulberry32(20251102)
+  const rows = sampleRows()
+  const events: { ms: number; event: SampleFillEvent }[] = []
+  let tid = 900_719_925_474_099_300n
+  let oid = 9_007_199_254_740_993n
+  for (const last of rows.filter((r) => r.status !== 'activated')) {
+    const placedMs = Number(last.state_timestamp)
+    const endMs = Date.parse(last.time.slice(0, 23) + 'Z')
+    const dec = SZ_DECIMALS(last.state_coin)
+    const size = units(last.state_executedSz, dec)
+    if (size <= 0n) continue
+    const notional = units(last.state_executedNtl, 6)
+    const scale = BigInt(10) ** BigInt(PX_DECIMALS + dec - 6)
+    // Average price at PX_DECIMALS, rounded down: N / S with N in 10^-6 and S in 10^-dec units.
+    const avg = (notional * scale) / size
+    const pairs = Math.max(1, Math.min(6, Number((size - 1n) / 2n)))
+    const pairSize = (size - 1n) / BigInt(2 * pairs)
+    const sizes: bigint[] = []
+    for (let i = 0; i < 2 * pairs; i++) sizes.push(pairSize)
+    sizes.push(size - pairSize * BigInt(2 * pairs))
+    const prices: bigint[] = []
+    for (let i = 0; i < pairs; i++) {
+      const spread = (avg * BigInt(Math.floor(rand() * 40))) / 10_000n
+      prices.push(avg + spread, avg - spread)
+    }
+    // Pairs cancel their spreads; the rest of the notional goes to the rest of the size, and
+    // when it does not divide evenly, to a last slice of one unit.
+    const exact = notional * scale
+    const rest = exact - prices.reduce((sum, px, i) => sum + px * sizes[i]!, 0n)
+    const restSize = sizes[sizes.length - 1]!
+    if (rest % restSize === 0n) {
+      prices.push(rest / restSize)
+    } else {
+      sizes[sizes.length - 1] = restSize - 1n
+      prices.push(avg)
+      sizes.push(1n)
+      prices.push(exact - prices.reduce((sum, px, i) => sum + px * sizes[i]!, 0n))
+    }
+    let position = 0n
+    sizes.forEach((sz, i) => {
+      if (sz <= 0n) return
+      const ms = placedMs + Math.floor(((i + 1) / (sizes.length + 1)) * (endMs - placedMs))
+      const px = prices[i]!
+      const fillNotional = px * sz
+      const side = last.state_side
+      const start = position
+      position += side === 'B' ? sz : -sz
+      events.push({
+        ms,
+        event: [last.state_user, {
+          coin: last.state_coin, px: decimal(px, PX_DECIMALS), sz: decimal(sz, dec), side, time: ms,
+          startPosition: decimal(start, dec),
+          dir: SPOT.has(last.state_coin) ? (side === 'B' ? 'Buy' : 'Sell') : side === 'B' ? 'Open Long' : 'Open Short',
+          closedPnl: '0.0', hash: '0x' + '0'.repeat(64), oid: oid++, crossed: true,
+          fee: decimal(fillNotional * 35n / 100_000n / BigInt(10) ** BigInt(PX_DECIMALS + dec - 6), 6),
+          tid: (tid += 1n + BigInt(Math.floor(rand() * 50))), feeToken: 'USDC', twapId: last.twap_id,
+        }],
+      })
+      // The other side of most slices is an ordinary order of another wallet.
+      if (rand() < 0.7) {
+        const other = SAMPLE_WALLETS[(SAMPLE_WALLETS.indexOf(last.state_user as (typeof SAMPLE_WALLETS)[number]) + 1) % SAMPLE_WALLETS.length]!
+        events.push({
+          ms,
+          event: [other, {
+            coin: last.state_coin, px: decimal(px, PX_DECIMALS), sz: decimal(sz, dec), side: side === 'B' ? 'A' : 'B', time: ms,
+            startPosition: '0.0', dir: SPOT.has(last.state_coin) ? (side === 'B' ? 'Sell' : 'Buy') : side === 'B' ? 'Open Short' : 'Open Long',
+            closedPnl: '0.0', hash: '0x' + Math.floor(rand() * 2 ** 48).toString(16).padStart(64, '7'), oid: oid++, crossed: false,
+            fee: '0.0', tid, feeToken: 'USDC', twapId: null,
+          }],
+        })
+      }
+    })
+  }
+  events.sort((a, b) => a.ms - b.ms)
+  const blocks: { blockNumber: number; blockTime: string; ms: number; events: SampleFillEvent[] }[] = []
+  let blockNumber = 780_000_000
+  for (const { ms, event } of events) {
+    const prev = blocks[blocks.length - 1]
+    if (prev?.ms === ms) prev.events.push(event)
+    else blocks.push({ blockNumber: blockNumber++, blockTime: new Date(ms).toISOString().slice(0, -1) + '123456', ms, events: [event] })
+  }
+  return blocks.map(({ ms: _ms, ...block }) => block)
+}
+
+/** The sample fills as an LZ4 file of JSON lines (`node_fills_by_block`), ids written as their digits. */
+export function sampleFillsLz4(): Uint8Array {
+  return compress(new TextEncoder().encode(sampleFillLines()))
+}
+
+/** The sample fills as JSON lines, ids written as their digits. */
+export function sampleFillLines(): string {
+  const json = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000${v}\u0000` : v)).replace(/"\\u0000(\d+)\\u0000"/g, '$1')
+  return sampleFills().map((b) => json({ local_time: b.blockTime, block_time: b.blockTime, block_number: b.blockNumber, events: b.events })).join('\n') + '\n'
 }

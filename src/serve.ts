@@ -1,6 +1,3 @@
-import { existsSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { buildApp } from './api/app.ts'
 import type { Config } from './config.ts'
@@ -61,17 +58,4 @@ export async function serve(options: ServeOptions): Promise<{ url: string; close
     })
   }
   return { url, close, schedule }
-}
-
-/**
- * Whether the AWS SDK is likely to find credentials: keys, a profile, web identity or a
- * container role in the environment, or a shared config file. It only looks for their
- * presence (the SDK resolves them) and never asks the instance metadata service, which
- * would stall start-up off AWS.
- */
-export function awsCredentialsConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE) return true
-  if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return true
-  const dir = join(homedir(), '.aws')
-  return existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(dir, 'credentials')) || existsSync(env.AWS_CONFIG_FILE ?? join(dir, 'config'))
 }

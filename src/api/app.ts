@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import type { Db } from '../store/db.ts'
@@ -9,11 +9,16 @@ import { configureErrors, frameworkErrors } from './plugins/errors.ts'
 import { configureMetrics } from './plugins/metrics.ts'
 import { configureRateLimit } from './plugins/rate-limit.ts'
 import { configureRequestIds, genReqId } from './plugins/request-id.ts'
-import { validatorOptions } from './plugins/validation.ts'
+import { trackMethods } from './plugins/methods.ts'
+import { configureStrictQueries, validatorOptions } from './plugins/validation.ts'
 import twaps from './routes/api/v1/twaps/index.ts'
 import twapById from './routes/api/v1/twaps/twap-id.ts'
+import twapFills from './routes/api/v1/twaps/twap-fills.ts'
+import fills from './routes/api/v1/fills/index.ts'
 import healthz from './routes/healthz.ts'
+import info from './routes/info.ts'
 import root from './routes/root.ts'
+import web from './routes/web.ts'
 
 export interface AppOptions {
   /** The open store the routes read; the app never closes it. */
@@ -34,11 +39,13 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { db, config } = options
   const logging = typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false }
-  const app = Fastify({ ...logging, genReqId, ajv: validatorOptions, frameworkErrors }) as FastifyInstance
+  const app = Fastify({ ...logging, logController: new OneLineRequestLog(), genReqId, ajv: validatorOptions, frameworkErrors }) as FastifyInstance
 
-  // Docs first: they collect every route added after them, /metrics included.
+  // These first: they see every route added after them, /metrics and /docs included.
+  const allowedMethods = trackMethods(app)
+  await configureStrictQueries(app)
   await configureDocs(app, config)
-  await configureErrors(app)
+  await configureErrors(app, allowedMethods)
   await configureRequestIds(app)
   await configureCors(app, config)
   await configureApiKeys(app, config)
@@ -46,8 +53,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await configureMetrics(app, options.registry ?? new Registry())
 
   await app.register(root)
+  await app.register(web)
   await app.register(healthz, { db, config })
   await app.register(twaps, { prefix: '/api/v1/twaps', db })
   await app.register(twapById, { prefix: '/api/v1/twaps', db })
+  await app.register(info, { db })
+  await app.register(twapFills, { prefix: '/api/v1/twaps', db })
+  await app.register(fills, { prefix: '/api/v1/fills', db })
   return app
+}
+
+/**
+ * One log entry a request, when it completes: method, URL, status and time, in the
+ * message too, so a terminal shows one readable line. Fastify's default writes two
+ * entries a request with the whole request and response objects, fourteen lines pretty.
+ */
+class OneLineRequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const ms = Math.round(reply.elapsedTime * 10) / 10
+    const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms }
+    const msg = `${request.method} ${request.url} ${reply.statusCode} ${ms} ms`
+    if (error) reply.log.error({ ...fields, err: error }, msg)
+    else reply.log.info(fields, msg)
+  }
 }

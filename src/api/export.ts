@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { Queryable } from '../store/db.ts'
+import { fillTotals } from '../store/fill-queries.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
-import { CSV_COLUMNS, toCsvRecord, toTwaps } from './twap-json.ts'
+import { CSV_COLUMNS, EVENT_CSV_COLUMNS, eventsOf, toCsvRecord, toEventCsvRecords, toTwaps } from './twap-json.ts'
 
 /** TWAPs fetched per query while exporting: big enough to amortise a query, small in memory. */
 export const EXPORT_CHUNK = 2000
@@ -43,19 +44,30 @@ export async function openExport(db: Queryable, range: TwapRange, after: PagePos
     yield first.value
     yield* chunks
   }
-  return format === 'csv' ? csvStream(range.wallet, all()) : ndjsonStream(db, range, all(), withEvents)
+  return format === 'csv' ? csvStream(db, range, all(), withEvents) : ndjsonStream(db, range, all(), withEvents)
 }
 
 /**
- * CSV: a header row, then one line per TWAP (see `CSV_COLUMNS`). Each chunk becomes one
- * string, so the response is written in a few large pieces rather than one per TWAP.
+ * CSV: a header row, then one line per TWAP with its fill totals (see `CSV_COLUMNS`), or with `withEvents` one
+ * line per event in the range, TWAPs newest first and each one's events oldest first (see
+ * `EVENT_CSV_COLUMNS`). Each chunk becomes one string, so the response is written in a few
+ * large pieces rather than one per line.
  */
-function csvStream(wallet: string, chunks: AsyncIterable<TwapSummaryRow[]>): Readable {
-  const options = { columns: [...CSV_COLUMNS], cast: { boolean: (value: boolean) => (value ? 'true' : 'false') } }
+function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSummaryRow[]>, withEvents: boolean): Readable {
+  const columns: readonly string[] = withEvents ? EVENT_CSV_COLUMNS : CSV_COLUMNS
+  const options = { columns: [...columns], cast: { boolean: (value: boolean) => (value ? 'true' : 'false') } }
+  const records = async (rows: TwapSummaryRow[]) => {
+    if (!withEvents) {
+      const fills = await fillTotals(db, rows.map((row) => row.twap_id))
+      return rows.map((row) => toCsvRecord(range.wallet, row, fills.get(row.twap_id)))
+    }
+    const events = await eventsOf(db, range, rows)
+    return rows.flatMap((row) => toEventCsvRecords(range.wallet, row, events.get(row.twap_id) ?? []))
+  }
   async function* text() {
     let header = true
     for await (const rows of chunks) {
-      yield stringify(rows.map((row) => toCsvRecord(wallet, row)), { ...options, header })
+      yield stringify(await records(rows), { ...options, header })
       header = false
     }
     if (header) yield stringify([], { ...options, header })

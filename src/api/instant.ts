@@ -68,10 +68,13 @@ export function formatInstant(micros: Micros): string {
   return iso.slice(0, 19) + (fraction ? '.' + fraction : '') + 'Z'
 }
 
-/** `20251101` for midnight, else `20251101T123000Z`: an instant as it appears in a filename. */
-export function compactInstant(micros: Micros): string {
+/**
+ * `20251101` for midnight (unless `withTime`), else `20251101T123000Z`, a fraction kept
+ * (`20251101T235959.999999Z`): an instant as it appears in a filename.
+ */
+export function compactInstant(micros: Micros, options: { withTime?: boolean } = {}): string {
   const iso = formatInstant(micros)
   const date = iso.slice(0, 10).replace(/-/g, '')
-  const time = iso.slice(11, 19).replace(/:/g, '')
-  return time === '000000' && !iso.includes('.') ? date : `${date}T${time}Z`
+  const time = iso.slice(11, -1).replace(/:/g, '')
+  return time === '000000' && !options.withTime ? date : `${date}T${time}Z`
 }

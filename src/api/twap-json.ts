@@ -1,4 +1,6 @@
 import { isoFromPg, type Queryable } from '../store/db.ts'
+import { fillTotals, type FillTotals } from '../store/fill-queries.ts'
+import { feesCell } from './fill-json.ts'
 import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
 
@@ -6,13 +8,21 @@ type TwapEvent = NonNullable<Twap['events']>[number]
 
 /**
  * The TWAPs of `rows` as the API shows them, each with its `events` in `range` when
- * `withEvents` (`latest_per_twap=false`; one query for all of them). Shared by the JSON
- * page and the NDJSON export, so a line of the export is exactly a TWAP of the page.
+ * `withEvents` (`latest_per_twap=false`; one query for all of them) and its `fills` totals
+ * when fills of it are stored. Shared by the JSON page and the NDJSON export, so a line of
+ * the export is exactly a TWAP of the page.
  */
 export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[], withEvents: boolean): Promise<Twap[]> {
-  if (!withEvents) return rows.map((row) => toTwap(row))
-  const events = groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id)))
-  return rows.map((row) => toTwap(row, events.get(row.twap_id) ?? []))
+  const [events, totals] = await Promise.all([
+    withEvents ? eventsOf(db, range, rows) : undefined,
+    fillTotals(db, rows.map((r) => r.twap_id)),
+  ])
+  return rows.map((row) => {
+    const twap = toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)
+    const fills = totals.get(row.twap_id)
+    if (fills) twap.fills = fills
+    return twap
+  })
 }
 
 /** A TWAP from its summary row and, when given, its events in the range. */
@@ -37,6 +47,7 @@ function toTwap(row: TwapSummaryRow, events?: readonly TwapEventRow[]): Twap {
 }
 
 function toEvent(row: TwapEventRow): TwapEvent {
+  // Field by field, so that a history row (a superset) gives the same event.
   return {
     ts: isoFromPg(row.ts),
     status: row.status,
@@ -57,23 +68,19 @@ function groupEvents(rows: readonly TwapEventRow[]): Map<string, TwapEventRow[]>
   return groups
 }
 
-/** One event of a TWAP's history. */
+/** One event of a TWAP's history: the event as in a TWAP's `events`, then its TWAP's fields. */
 export function toHistoryRow(row: HistoryRowFromDb): TwapHistoryRow {
   return {
+    ...toEvent(row),
     wallet: row.wallet,
-    ts: isoFromPg(row.ts),
-    status: row.status,
     asset: row.asset,
     side: row.side,
     duration_minutes: row.duration_minutes,
     requested_size: row.size_requested,
-    executed: { size: row.size_executed, notional: row.notional_executed },
-    avg_price: row.avg_price,
     created_at: isoFromPg(row.placed_at),
     reduce_only: row.reduce_only,
     randomize: row.randomize,
     s3_object_key: row.s3_object_key,
-    raw: row.raw_payload,
   }
 }
 
@@ -81,12 +88,13 @@ export function toHistoryRow(row: HistoryRowFromDb): TwapHistoryRow {
 export const CSV_COLUMNS = [
   'twap_id', 'wallet', 'asset', 'side', 'status', 'created_at', 'latest_ts', 'duration_minutes',
   'requested_size', 'executed_size', 'executed_notional', 'avg_price', 'reduce_only', 'randomize',
+  'fills_count', 'fills_size', 'fills_notional', 'fills_avg_price', 'fills_fees', 'fills_builder_fee', 'fills_closed_pnl',
 ] as const
 
 export type CsvRecord = Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null>
 
-/** A TWAP as one CSV record of `wallet`'s export. */
-export function toCsvRecord(wallet: string, row: TwapSummaryRow): CsvRecord {
+/** A TWAP as one CSV record of `wallet`'s export; the `fills_` cells are empty when no fills of it are stored. */
+export function toCsvRecord(wallet: string, row: TwapSummaryRow, fills?: FillTotals): CsvRecord {
   return {
     twap_id: row.twap_id,
     wallet,
@@ -102,5 +110,48 @@ export function toCsvRecord(wallet: string, row: TwapSummaryRow): CsvRecord {
     avg_price: row.avg_price,
     reduce_only: row.reduce_only,
     randomize: row.randomize,
+    fills_count: fills?.count ?? null,
+    fills_size: fills?.size ?? null,
+    fills_notional: fills?.notional ?? null,
+    fills_avg_price: fills?.avg_price ?? null,
+    fills_fees: fills ? feesCell(fills) : null,
+    fills_builder_fee: fills?.builder_fee ?? null,
+    fills_closed_pnl: fills?.closed_pnl ?? null,
   }
+}
+
+/**
+ * The columns of the CSV export with `latest_per_twap=false`, in order: one line per event,
+ * its TWAP's columns repeated on each, then the event's own.
+ */
+export const EVENT_CSV_COLUMNS = [
+  'twap_id', 'wallet', 'asset', 'side', 'created_at', 'duration_minutes', 'requested_size', 'reduce_only', 'randomize',
+  'ts', 'status', 'executed_size', 'executed_notional', 'avg_price',
+] as const
+
+export type EventCsvRecord = Record<(typeof EVENT_CSV_COLUMNS)[number], string | number | boolean | null>
+
+/** The events of `row` (oldest first) as CSV records of `wallet`'s export, one per event. */
+export function toEventCsvRecords(wallet: string, row: TwapSummaryRow, events: readonly TwapEventRow[]): EventCsvRecord[] {
+  return events.map((event) => ({
+    twap_id: row.twap_id,
+    wallet,
+    asset: row.asset,
+    side: row.side,
+    created_at: isoFromPg(row.placed_at),
+    duration_minutes: row.duration_minutes,
+    requested_size: row.size_requested,
+    reduce_only: row.reduce_only,
+    randomize: row.randomize,
+    ts: isoFromPg(event.ts),
+    status: event.status,
+    executed_size: event.size_executed,
+    executed_notional: event.notional_executed,
+    avg_price: event.avg_price,
+  }))
+}
+
+/** The events in `range` of the TWAPs of `rows` (one query), by TWAP id, oldest first. */
+export async function eventsOf(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[]): Promise<Map<string, TwapEventRow[]>> {
+  return groupEvents(await twapEventsInRange(db, range, rows.map((r) => r.twap_id)))
 }

@@ -12,24 +12,29 @@ export class EtlBusyError extends Error {
 
 const runningHere = new Set<Db>()
 
+/** The embedded engine's lock is this process's own: it cannot be lost while it runs. */
+const NEVER_LOST = new AbortController().signal
+
 /**
  * Runs `fn` while holding the database's ETL lock, so at most one ETL runs per database:
  * a session-level advisory lock on a connection held for the whole run on PostgreSQL (the
  * server drops it if the process dies), and on the embedded engine, which one process owns
  * already, a guard against two runs inside that process (a scheduled run meeting a manual
- * one). A second run gets an `EtlBusyError` naming the holder.
+ * one). A second run gets an `EtlBusyError` naming the holder. `fn` is given a signal that
+ * aborts when the lock's connection is lost (the server shut down or terminated it): the
+ * lock is gone with it, so the run must stop.
  */
-export async function withEtlLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+export async function withEtlLock<T>(db: Db, fn: (lockLost: AbortSignal) => Promise<T>): Promise<T> {
   if (runningHere.has(db)) throw new EtlBusyError(`an ETL run is already in progress in this process (pid ${process.pid})`)
   runningHere.add(db)
   try {
-    if (db.engine !== 'postgres') return await fn()
+    if (db.engine !== 'postgres') return await fn(NEVER_LOST)
     return await db.withSession(async (session) => {
       await session.query(`SELECT set_config('application_name', $1, false)`, [`hl-twap etl (pid ${process.pid} on ${hostname()})`])
       const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [LOCK_CLASS, LOCK_ID])
       if (!rows[0]?.locked) throw new EtlBusyError(`another ETL run holds ${db.location}: ${await describeHolder(session)}`)
       try {
-        return await fn()
+        return await fn(session.lost)
       } finally {
         await session.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_CLASS, LOCK_ID]).catch(() => {})
         await session.query(`SELECT set_config('application_name', 'hl-twap', false)`).catch(() => {})

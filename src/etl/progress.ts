@@ -98,7 +98,8 @@ export function describeSummary(s: EtlSummary): string {
   if (s.dryRun) return `dry run: nothing fetched; ${s.planned.length} object(s) to fetch, ${formatBytes(s.cost.bytes)}, estimated cost $${s.cost.usd.toFixed(4)}`
   const outcome = s.objectsLeft ? `stopped, ${s.objectsLeft} object(s) left for the next run` : s.objectsFailed ? 'finished with failures' : 'done'
   return `etl ${outcome}: objects ${s.objectsOk} ok, ${s.objectsFailed} failed, ${s.objectsSkipped} skipped; ` +
-    `rows ${s.rowsInserted} inserted, ${s.rowsDuplicate} duplicate, ${s.rowsRejected} rejected; ` +
+    `rows ${s.rowsInserted} inserted, ${s.rowsDuplicate} duplicate, ${s.rowsRejected} rejected` +
+    (s.dataset === 'fills' ? `, ${s.rowsDropped} fills without a TWAP id not kept; ` : '; ') +
     `${formatBytes(s.bytes)} downloaded, estimated cost $${s.cost.usd.toFixed(4)}; ${(s.durationMs / 1000).toFixed(1)} s`
 }
 

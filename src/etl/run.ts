@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { Logger } from 'pino'
-import type { Config } from '../config.ts'
+import type { Config, DatasetName } from '../config.ts'
 import type { RejectedRow } from '../decode/event.ts'
-import { decodeParquet, openParquetFile } from '../decode/parquet.ts'
 import type { Metrics } from '../metrics.ts'
 import { createS3Client, describeS3Error, downloadObject, headObject, isIngestibleKey, listObjects } from '../source/s3.ts'
 import { listLocalFiles } from '../source/local.ts'
 import type { Db } from '../store/db.ts'
-import { readIngestLog, recordIngest, type IngestRecord } from '../store/ingest-log.ts'
-import { createLoader } from '../store/load.ts'
+import { isDatabaseUnavailable } from '../store/unavailable.ts'
+import { isSampleKey, loggedSampleKeys, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
+import { DATASETS, type Dataset } from './datasets.ts'
 import { withEtlLock } from './lock.ts'
 import { estimateCost, planObjects, type CostEstimate, type Plan, type PlannedObject, type SourceObject } from './plan.ts'
 
@@ -23,6 +23,8 @@ export type EtlSource =
 
 export interface EtlOptions {
   source: EtlSource
+  /** Which dataset the run ingests (default `statuses`). */
+  dataset?: DatasetName
   dryRun?: boolean
   force?: boolean
   maxBytes?: number
@@ -39,12 +41,15 @@ export interface ObjectResult {
   inserted: number
   duplicate: number
   rejected: number
+  /** Rows not of the dataset (fills without a TWAP id): counted, not stored. */
+  dropped: number
   /** The first few rejected rows, to show the user why. */
   rejections: RejectedRow[]
   durationMs: number
 }
 
 export interface EtlSummary {
+  dataset: DatasetName
   dryRun: boolean
   objectsOk: number
   objectsFailed: number
@@ -52,6 +57,7 @@ export interface EtlSummary {
   rowsInserted: number
   rowsDuplicate: number
   rowsRejected: number
+  rowsDropped: number
   bytes: number
   cost: CostEstimate
   durationMs: number
@@ -80,6 +86,18 @@ export interface EtlDeps {
   s3?: S3Client
 }
 
+/**
+ * The database went away during the run (or the connection holding the ETL lock did): the
+ * objects in flight ended, failed ones logged when the log could still be written, and the
+ * rest wait for the next run. Thrown after the reporter has had the run's summary.
+ */
+export class EtlDatabaseLostError extends Error {
+  override name = 'EtlDatabaseLostError'
+  constructor(message: string, readonly summary: EtlSummary, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
 /** A run refused before it fetched anything (over `--max-bytes`, a marker named by `--object-key`…). */
 export class EtlRefusedError extends Error {
   override name = 'EtlRefusedError'
@@ -92,12 +110,12 @@ const MAX_REJECTIONS_SHOWN = 5
  * fetch against the ingest log, and ingests each object in its own transaction together
  * with its log entry, several at a time. A failing object is logged with its error and
  * the rest go on. Returns the run's summary; throws only when the run as a whole cannot
- * proceed (busy, listing fails, refused).
+ * proceed (busy, listing fails, refused, the database lost: `EtlDatabaseLostError`).
  */
 export async function runEtl(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
   const { db, metrics } = deps
   try {
-    const summary = await withEtlLock(db, () => run(deps, options))
+    const summary = await withEtlLock(db, (lockLost) => run(deps, options, lockLost))
     if (!summary.dryRun) {
       const result = summary.objectsFailed ? 'failed' : summary.objectsLeft ? 'stopped' : 'success'
       metrics?.runs.inc({ result })
@@ -111,27 +129,38 @@ export async function runEtl(deps: EtlDeps, options: EtlOptions): Promise<EtlSum
   }
 }
 
-async function run(deps: EtlDeps, options: EtlOptions): Promise<EtlSummary> {
-  const { config } = deps
+/** What one run works with: its dataset, that dataset's S3 settings, and the client when it reads S3. */
+interface RunContext {
+  dataset: Dataset
+  s3Config: Config['s3']
+  s3: S3Client | undefined
+}
+
+async function run(deps: EtlDeps, options: EtlOptions, lockLost: AbortSignal): Promise<EtlSummary> {
   const started = performance.now()
+  const dataset = DATASETS[options.dataset ?? 'statuses']
+  const s3Config = dataset.s3(deps.config)
   const needsS3 = options.source.kind !== 'local'
   const ownClient = needsS3 && !deps.s3
-  const s3 = needsS3 ? (deps.s3 ?? createS3Client(config.s3)) : undefined
+  const s3 = needsS3 ? (deps.s3 ?? createS3Client(s3Config)) : undefined
   try {
-    return await runWith(deps, options, s3, started)
+    return await runWith(deps, options, { dataset, s3Config, s3 }, started, lockLost)
   } finally {
     // A client made for this run goes with it: a scheduled process makes one a day.
     if (ownClient) s3?.destroy()
   }
 }
 
-async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefined, started: number): Promise<EtlSummary> {
+async function runWith(deps: EtlDeps, options: EtlOptions, context: RunContext, started: number, lockLost: AbortSignal): Promise<EtlSummary> {
   const { db, config, logger, metrics, reporter } = deps
-  const needsS3 = s3 !== undefined
-  const { objects, listRequests } = await findObjects(options.source, s3, config)
-  const plan = planObjects(objects, await readIngestLog(db), options.force)
+  const { dataset } = context
+  const needsS3 = context.s3 !== undefined
+  const { objects, listRequests } = await findObjects(options.source, context)
+  const plan = planObjects(objects, await readIngestLog(db, dataset.name), options.force)
+  // The sample of every dataset goes with the first real object of any: its fills belong to its TWAPs.
+  const sample = sampleRemoval(await loggedSampleKeys(db))
   const cost = needsS3 ? estimateCost(listRequests, plan.fetch.length, plan.bytes) : estimateCost(0, 0, 0)
-  logger.debug({ objects: objects.length, fetch: plan.fetch.length, unchanged: plan.unchanged, bytes: plan.bytes }, 'etl plan')
+  logger.debug({ dataset: dataset.name, objects: objects.length, fetch: plan.fetch.length, unchanged: plan.unchanged, bytes: plan.bytes }, 'etl plan')
   // Refused before the plan is reported: a reporter told of a run starts its progress bar.
   if (options.maxBytes !== undefined && needsS3 && plan.bytes > options.maxBytes) {
     throw new EtlRefusedError(`this run would download ${plan.bytes} bytes in ${plan.fetch.length} objects, over --max-bytes ${options.maxBytes}; nothing was fetched`)
@@ -139,18 +168,22 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
   reporter?.planned(plan, cost, Boolean(options.dryRun))
 
   const summary: EtlSummary = {
-    dryRun: Boolean(options.dryRun), objectsOk: 0, objectsFailed: 0, objectsSkipped: plan.unchanged,
-    rowsInserted: 0, rowsDuplicate: 0, rowsRejected: 0, bytes: 0, cost, durationMs: 0, failures: [], planned: plan.fetch, objectsLeft: 0,
+    dataset: dataset.name, dryRun: Boolean(options.dryRun), objectsOk: 0, objectsFailed: 0, objectsSkipped: plan.unchanged,
+    rowsInserted: 0, rowsDuplicate: 0, rowsRejected: 0, rowsDropped: 0, bytes: 0, cost, durationMs: 0, failures: [], planned: plan.fetch, objectsLeft: 0,
   }
   metrics?.objects.inc({ outcome: 'skipped' }, plan.unchanged)
+  // An object failing because the database is unavailable says the same of the next ones:
+  // the run stops taking objects, as it does when the lock's connection is lost.
+  const dbLost = new AbortController()
+  const lost = AbortSignal.any([lockLost, dbLost.signal])
   if (!options.dryRun && plan.fetch.length > 0) {
     const tmp = needsS3 ? await mkdtemp(join(tmpdir(), 'hl-twap-')) : undefined
     try {
       const queue = [...plan.fetch]
-      const next = () => (options.signal?.aborted ? undefined : queue.shift())
+      const next = () => (options.signal?.aborted || lost.aborted ? undefined : queue.shift())
       const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
         for (let object = next(); object; object = next()) {
-          const result = await ingestObject(deps, object, s3, tmp)
+          const result = await ingestObject(deps, object, context, tmp, sample, (err) => dbLost.abort(err))
           tally(summary, result)
           metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
           metrics?.rows.inc({ outcome: 'inserted' }, result.inserted)
@@ -161,18 +194,26 @@ async function runWith(deps: EtlDeps, options: EtlOptions, s3: S3Client | undefi
       })
       await Promise.all(workers)
       summary.objectsLeft = queue.length
-      if (queue.length) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
+      if (queue.length && !lost.aborted) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
     } finally {
       if (tmp) await rm(tmp, { recursive: true, force: true })
     }
     // Fresh statistics, or the planner picks poor plans for the wallets just loaded; the
     // embedded engine has no autovacuum to do it later (a million rows: 2-4 s a page before).
-    if (summary.rowsInserted > 0) await db.exec('ANALYZE twap_status')
+    if (summary.rowsInserted > 0 && !lost.aborted) for (const table of dataset.tables) await db.exec(`ANALYZE ${table}`)
   }
   // What was spent, once something was fetched from S3; otherwise the plan's estimate.
   if (needsS3 && !options.dryRun) summary.cost = estimateCost(listRequests, summary.objectsOk + summary.objectsFailed, summary.bytes)
   summary.durationMs = performance.now() - started
   reporter?.finished(summary)
+  if (lost.aborted) {
+    const reason = lost.reason as Error & { code?: unknown }
+    const detail = typeof reason.code === 'string' && !reason.message.includes(reason.code) ? `${reason.message} (${reason.code})` : reason.message
+    const what = lockLost.aborted ? 'the connection holding the ETL lock was lost' : 'the database became unavailable'
+    throw new EtlDatabaseLostError(
+      `${what} during the run (${db.location}: ${detail}); ${summary.objectsOk} object(s) ingested, ` +
+      `${summary.objectsFailed} failed, ${summary.objectsLeft} left for the next run`, summary, { cause: reason })
+  }
   return summary
 }
 
@@ -185,22 +226,24 @@ function tally(summary: EtlSummary, r: ObjectResult): void {
   summary.rowsInserted += r.inserted
   summary.rowsDuplicate += r.duplicate
   summary.rowsRejected += r.rejected
+  summary.rowsDropped += r.dropped
   summary.bytes += r.bytes
 }
 
-async function findObjects(source: EtlSource, s3: S3Client | undefined, config: Config): Promise<{ objects: SourceObject[]; listRequests: number }> {
-  if (source.kind === 'local') return { objects: await listLocalFiles(source.paths), listRequests: 0 }
+async function findObjects(source: EtlSource, context: RunContext): Promise<{ objects: SourceObject[]; listRequests: number }> {
+  const { dataset, s3Config: s3c, s3 } = context
+  if (source.kind === 'local') return { objects: await listLocalFiles(source.paths, dataset.extensions), listRequests: 0 }
   try {
     if (source.kind === 'object') {
-      const object = await headObject(s3!, config.s3, source.key)
-      if (!isIngestibleKey(object.key, object.size)) throw new EtlRefusedError(`${source.key} is not a parquet object (or is empty); nothing to ingest`)
+      const object = await headObject(s3!, s3c, source.key)
+      if (!isIngestibleKey(object.key, object.size, dataset.extensions)) throw new EtlRefusedError(`${source.key} is not a ${dataset.fileKind} (or is empty); nothing to ingest`)
       return { objects: [object], listRequests: 0 }
     }
     const objects: SourceObject[] = []
     let listed = 0
-    for await (const object of listObjects(s3!, config.s3)) {
+    for await (const object of listObjects(s3!, s3c)) {
       listed++
-      if (!isIngestibleKey(object.key, object.size)) continue
+      if (!isIngestibleKey(object.key, object.size, dataset.extensions)) continue
       if (source.since && object.lastModified < source.since) continue
       objects.push(object)
     }
@@ -209,24 +252,48 @@ async function findObjects(source: EtlSource, s3: S3Client | undefined, config: 
     if (err instanceof EtlRefusedError) throw err
     if (source.kind === 'object') {
       const missing = (err as { name?: string }).name === 'NotFound'
-      throw new Error(`cannot read s3://${config.s3.bucket}/${source.key}: ${missing ? 'no such object (--object-key takes the whole key, AWS_S3_PREFIX included)' : describeS3Error(err)}`)
+      throw new Error(`cannot read s3://${s3c.bucket}/${source.key}: ${missing ? `no such object (--object-key takes the whole key, ${dataset.prefixVariable} included)` : describeS3Error(err)}`)
     }
-    throw new Error(`cannot list s3://${config.s3.bucket}/${config.s3.prefix}: ${describeS3Error(err)}`)
+    throw new Error(`cannot list s3://${s3c.bucket}/${s3c.prefix}: ${describeS3Error(err)}`)
   }
 }
 
 let downloads = 0
 
-async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client | undefined, tmp: string | undefined): Promise<ObjectResult> {
-  const { db, config, reporter, metrics } = deps
+/**
+ * Hands the bundled sample's keys to the first real object's transaction, one at a time
+ * (two transactions deleting the same rows would wait on each other), and takes them
+ * back when that transaction fails, for the next object.
+ */
+function sampleRemoval(keys: string[]) {
+  let pending = keys
+  return {
+    take(key: string): string[] {
+      if (isSampleKey(key)) return []
+      const taken = pending
+      pending = []
+      return taken
+    },
+    giveBack(keys: string[]): void {
+      pending = [...pending, ...keys]
+    },
+  }
+}
+
+async function ingestObject(
+  deps: EtlDeps, object: PlannedObject, context: RunContext, tmp: string | undefined,
+  sample: ReturnType<typeof sampleRemoval>, onUnavailable: (err: unknown) => void,
+): Promise<ObjectResult> {
+  const { db, reporter, metrics } = deps
+  const { dataset, s3Config, s3 } = context
   const started = performance.now()
-  const result: ObjectResult = { key: object.key, ok: false, bytes: 0, inserted: 0, duplicate: 0, rejected: 0, rejections: [], durationMs: 0 }
+  const result: ObjectResult = { key: object.key, ok: false, bytes: 0, inserted: 0, duplicate: 0, rejected: 0, dropped: 0, rejections: [], durationMs: 0 }
   let path = object.path
   try {
     if (!path) {
-      path = join(tmp!, `${++downloads}.parquet`)
+      path = join(tmp!, `${++downloads}${dataset.extensions[0]}`)
       try {
-        await downloadObject(s3!, config.s3, object, path, {
+        await downloadObject(s3!, s3Config, object, path, {
           onBytes: (n) => {
             result.bytes += n
             metrics?.bytes.inc(n)
@@ -237,28 +304,33 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
         throw new Error(`download failed: ${describeS3Error(err)}`)
       }
     }
-    const file = await openParquetFile(path)
+    const file = path
+    const sampleKeys = sample.take(object.key)
     await db.transaction(async (tx) => {
-      const loader = await createLoader(tx, object.key)
-      if (object.replaces) await loader.replacePrevious()
-      for await (const batch of decodeParquet(file)) {
-        const counts = await loader.add(batch.events)
-        result.inserted += counts.inserted
-        result.duplicate += counts.duplicate
+      const sampleRows = await removeSample(tx, sampleKeys)
+      if (sampleRows > 0) deps.logger.info({ rows: sampleRows, key: object.key }, 'real data arrived: removed the bundled sample data')
+      await dataset.load(tx, object.key, file, object.replaces, (batch) => {
+        result.inserted += batch.inserted
+        result.duplicate += batch.duplicate
         result.rejected += batch.rejected.length
+        result.dropped += batch.dropped
         if (result.rejections.length < MAX_REJECTIONS_SHOWN) result.rejections.push(...batch.rejected.slice(0, MAX_REJECTIONS_SHOWN - result.rejections.length))
         reporter?.rows(batch.rowsRead)
-      }
+      })
       result.durationMs = Math.round(performance.now() - started)
-      await recordIngest(tx, logEntry(object, result))
+      await recordIngest(tx, logEntry(dataset, object, result))
+    }).catch((err: unknown) => {
+      sample.giveBack(sampleKeys)
+      throw err
     })
     result.ok = true
   } catch (err) {
     result.ok = false
     result.error = (err as Error).message
-    result.inserted = result.duplicate = result.rejected = 0
+    result.inserted = result.duplicate = result.rejected = result.dropped = 0
     result.durationMs = Math.round(performance.now() - started)
-    await recordIngest(db, logEntry(object, result)).catch((logErr) => deps.logger.error({ key: object.key, err: logErr }, 'could not record the failure in the ingest log'))
+    if (isDatabaseUnavailable(err)) onUnavailable(err)
+    await recordIngest(db, logEntry(dataset, object, result)).catch((logErr) => deps.logger.error({ key: object.key, err: logErr }, 'could not record the failure in the ingest log'))
   } finally {
     if (path && path !== object.path) await rm(path, { force: true })
   }
@@ -266,9 +338,9 @@ async function ingestObject(deps: EtlDeps, object: PlannedObject, s3: S3Client |
 }
 
 /** The ingest-log entry of an object's outcome: its counts, or its error. */
-function logEntry(object: PlannedObject, result: ObjectResult): IngestRecord {
+function logEntry(dataset: Dataset, object: PlannedObject, result: ObjectResult): IngestRecord {
   return {
-    key: object.key, etag: object.etag, lastModified: object.lastModified.toISOString(), sizeBytes: object.size,
+    dataset: dataset.name, key: object.key, etag: object.etag, lastModified: object.lastModified.toISOString(), sizeBytes: object.size,
     rowsIngested: result.inserted, rowsDuplicate: result.duplicate, rowsRejected: result.rejected,
     errorText: result.error ?? null, durationMs: result.durationMs,
   }

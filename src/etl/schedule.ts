@@ -14,7 +14,7 @@ export interface EtlSchedule {
 }
 
 /**
- * Runs the incremental ETL on a cron schedule (5 fields, or 6 with seconds; UTC) inside the
+ * Runs the incremental ETL of each dataset of `ETL_DATASETS`, one after the other, on a cron schedule (5 fields, or 6 with seconds; UTC) inside the
  * serving process. A tick that comes while the previous run is still going is skipped with
  * a warning (croner's `protect`), a run another process holds the database for is skipped
  * the same way (the ETL lock), and each run's summary is logged. The job is unnamed, so a
@@ -28,15 +28,18 @@ export function scheduleEtl(cron: string, deps: Omit<EtlDeps, 'reporter'>, logge
   const job = new Cron(cron, { timezone: 'UTC', protect: skipped }, async () => {
     const run = (async () => {
       runningSince = new Date()
-      try {
-        const summary = await runEtl({ ...deps, reporter: logReporter(logger) }, { source: { kind: 'incremental' }, signal: stopping.signal })
-        onRun?.(summary)
-      } catch (err) {
-        if (err instanceof EtlBusyError) logger.warn({ error: err.message }, 'scheduled etl run skipped: another run holds the database')
-        else logger.error({ error: (err as Error).message }, 'scheduled etl run failed')
-      } finally {
-        runningSince = undefined
+      // Each dataset runs on its own: one whose bucket cannot be listed leaves the others to run.
+      for (const dataset of deps.config.etl.datasets) {
+        if (stopping.signal.aborted) break
+        try {
+          const summary = await runEtl({ ...deps, reporter: logReporter(logger) }, { source: { kind: 'incremental' }, dataset, signal: stopping.signal })
+          onRun?.(summary)
+        } catch (err) {
+          if (err instanceof EtlBusyError) logger.warn({ dataset, error: err.message }, 'scheduled etl run skipped: another run holds the database')
+          else logger.error({ dataset, error: (err as Error).message }, 'scheduled etl run failed')
+        }
       }
+      runningSince = undefined
     })()
     running = run
     await run

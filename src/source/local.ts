@@ -3,18 +3,18 @@ import { isAbsolute, join, relative, resolve } from 'node:path'
 import type { SourceObject } from '../etl/plan.ts'
 
 /**
- * The parquet files named on the command line: files as given, directories searched
- * recursively for `*.parquet`. Each becomes a source object keyed `local:<path>` (relative
+ * The data files named on the command line: files as given, directories searched
+ * recursively for names ending in one of `extensions` (default `.parquet`). Each becomes a source object keyed `local:<path>` (relative
  * to the working directory when below it), with size and modification time standing in
  * for S3's ETag so that a rewritten file is ingested again.
  */
-export async function listLocalFiles(paths: readonly string[]): Promise<SourceObject[]> {
+export async function listLocalFiles(paths: readonly string[], extensions: readonly string[] = ['.parquet']): Promise<SourceObject[]> {
   const files: string[] = []
   for (const path of paths) {
     const info = await stat(path).catch(() => {
       throw new Error(`--local-file ${path}: no such file or directory`)
     })
-    if (info.isDirectory()) files.push(...(await findParquet(path)))
+    if (info.isDirectory()) files.push(...(await findFiles(path, extensions)))
     else files.push(path)
   }
   const unique = [...new Set(files.map((f) => resolve(f)))].sort()
@@ -32,9 +32,9 @@ export async function listLocalFiles(paths: readonly string[]): Promise<SourceOb
   }))
 }
 
-async function findParquet(dir: string): Promise<string[]> {
+async function findFiles(dir: string, extensions: readonly string[]): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true })
   return entries
-    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.parquet'))
+    .filter((e) => e.isFile() && extensions.some((ext) => e.name.toLowerCase().endsWith(ext)))
     .map((e) => join(e.parentPath, e.name))
 }

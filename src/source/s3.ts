@@ -54,6 +54,7 @@ export function createS3Client(s3: S3Config, options: S3ClientOptions = {}): S3C
     region: s3.region,
     endpoint: s3.endpoint,
     forcePathStyle: s3.forcePathStyle,
+    followRegionRedirects: s3.followRegionRedirects,
     credentials: options.credentials,
     maxAttempts: options.maxAttempts ?? 6,
     // `standard` rather than `adaptive`: adaptive throttles the whole client after one
@@ -302,14 +303,16 @@ function oneLine(text: string): string {
 }
 
 /**
- * True for the objects the ETL ingests: `*.parquet` (any case) with at least one byte.
+ * True for the objects the ETL ingests: a name ending in one of `extensions` (any case;
+ * default `.parquet`) with at least one byte.
  * Folder keys, zero-byte objects, checksum files and the markers data-lake tools write
  * beside their output (`_SUCCESS`, `_metadata`, `_common_metadata`, any name starting
  * with `_` or `.`, which Hadoop-style readers treat as hidden) are not.
  */
-export function isIngestibleKey(key: string, size: number): boolean {
+export function isIngestibleKey(key: string, size: number, extensions: readonly string[] = ['.parquet']): boolean {
   if (size <= 0 || key.endsWith('/')) return false
   const name = key.slice(key.lastIndexOf('/') + 1)
   if (name.startsWith('_') || name.startsWith('.')) return false
-  return name.toLowerCase().endsWith('.parquet')
+  const lower = name.toLowerCase()
+  return extensions.some((ext) => lower.endsWith(ext))
 }

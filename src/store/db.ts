@@ -23,6 +23,11 @@ export interface Queryable {
 /** A transaction, or a session held for a while: it can also bulk-load with COPY. */
 export interface Session extends Queryable {
   /**
+   * Aborted, with the error as its reason, when the session's connection is lost: whatever
+   * the session held on the server (a session-level advisory lock) is gone with it.
+   */
+  readonly lost: AbortSignal
+  /**
    * Loads rows given in PostgreSQL's COPY text format (tab-separated, `\N` for NULL, one
    * row a line) into `table (columns)`. Table and column names are constants of ours,
    * never user input.
@@ -59,19 +64,8 @@ export interface OpenOptions {
   poolSize?: number
 }
 
-/**
- * Opens the store the configuration names: PostgreSQL when `DATABASE_URL` is set, else
- * the embedded engine under `TWAP_DATA_DIR` (locked against a second process). It does not
- * migrate; see `openStore` in `store/open.ts` for the usual start-up sequence.
- */
-export async function openDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: OpenOptions = {}): Promise<Db> {
-  if (config.databaseUrl) {
-    const { openPostgres } = await import('./postgres.ts')
-    return openPostgres(config.databaseUrl, options.applicationName ?? 'hl-twap', options.poolSize)
-  }
-  const { openPglite } = await import('./pglite.ts')
-  return openPglite(config.dataDir)
-}
+/** The store's part of the configuration; `database` defaults to `DEFAULT_TIMEOUTS`. */
+export type StoreConfig = Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'database'>>
 
 /** Converts PostgreSQL's timestamptz text (UTC session) to ISO-8601 with a `Z`. */
 export function isoFromPg(text: string): string

@@ -2,6 +2,8 @@ import type { Queryable } from './db.ts'
 
 /** What the ingest log remembers of one source object. */
 export interface IngestRecord {
+  /** The dataset the object belongs to (`statuses`, `fills`): keys are unique within one. */
+  dataset: string
   key: string
   etag: string | null
   lastModified: string | null
@@ -15,9 +17,9 @@ export interface IngestRecord {
 
 const UPSERT = `
   INSERT INTO etl_s3_ingest_log AS log
-    (s3_object_key, etag, last_modified, size_bytes, rows_ingested, rows_duplicate, rows_rejected, error_text, duration_ms, ingested_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
-  ON CONFLICT (s3_object_key) DO UPDATE SET
+    (s3_object_key, etag, last_modified, size_bytes, rows_ingested, rows_duplicate, rows_rejected, error_text, duration_ms, ingested_at, dataset)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10)
+  ON CONFLICT (dataset, s3_object_key) DO UPDATE SET
     etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, size_bytes = EXCLUDED.size_bytes,
     rows_ingested = EXCLUDED.rows_ingested, rows_duplicate = EXCLUDED.rows_duplicate,
     rows_rejected = EXCLUDED.rows_rejected, error_text = EXCLUDED.error_text,
@@ -29,7 +31,7 @@ const UPSERT = `
  * error is kept and the object retried on the next run.
  */
 export async function recordIngest(db: Queryable, r: IngestRecord): Promise<void> {
-  await db.query(UPSERT, [r.key, r.etag, r.lastModified, r.sizeBytes, r.rowsIngested, r.rowsDuplicate, r.rowsRejected, r.errorText, r.durationMs])
+  await db.query(UPSERT, [r.key, r.etag, r.lastModified, r.sizeBytes, r.rowsIngested, r.rowsDuplicate, r.rowsRejected, r.errorText, r.durationMs, r.dataset])
 }
 
 export interface LoggedObject {
@@ -39,12 +41,12 @@ export interface LoggedObject {
   rowsIngested: number
 }
 
-/** Every logged object by key: what the planner compares the listing against. */
-export async function readIngestLog(db: Queryable): Promise<Map<string, LoggedObject>> {
+/** Every logged object of `dataset` by key: what the planner compares the listing against. */
+export async function readIngestLog(db: Queryable, dataset: string): Promise<Map<string, LoggedObject>> {
   const { rows } = await db.query<{ s3_object_key: string; etag: string | null; last_modified: string | null; error_text: string | null; rows_ingested: number }>(
     `SELECT s3_object_key, etag, to_char(last_modified AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_modified,
             error_text, rows_ingested
-       FROM etl_s3_ingest_log`)
+       FROM etl_s3_ingest_log WHERE dataset = $1`, [dataset])
   return new Map(rows.map((r) => [r.s3_object_key, {
     etag: r.etag, lastModified: r.last_modified, failed: r.error_text !== null, rowsIngested: r.rows_ingested,
   }]))
@@ -64,4 +66,48 @@ export async function lastSuccessfulIngest(db: Queryable): Promise<LastIngest | 
       ORDER BY ingested_at DESC LIMIT 1`)
   const row = rows[0]
   return row ? { key: row.s3_object_key, ingestedAt: row.ingested_at, ageSeconds: row.age_seconds } : null
+}
+
+/** The bundled sample's file, as `hl-twap start` loads it into an empty embedded store. */
+export const SAMPLE_FILE_NAME = 'samples/twap-sample.parquet'
+/** The bundled sample's fills, which belong to its TWAPs. */
+export const SAMPLE_FILLS_FILE_NAME = 'samples/node-fills-sample.lz4'
+
+/**
+ * True for the ingest-log key of a bundled sample file: a local file ending in
+ * `samples/twap-sample.parquet` or `samples/node-fills-sample.lz4` (relative to where it
+ * was loaded from, or absolute).
+ */
+export function isSampleKey(key: string): boolean {
+  return key.startsWith('local:') && [SAMPLE_FILE_NAME, SAMPLE_FILLS_FILE_NAME].some((name) => key === `local:${name}` || key.endsWith(`/${name}`))
+}
+
+/** The sample keys in the ingest log, of every dataset. */
+export async function loggedSampleKeys(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ s3_object_key: string }>(`SELECT s3_object_key FROM etl_s3_ingest_log WHERE s3_object_key LIKE 'local:%'`)
+  return rows.map((r) => r.s3_object_key).filter(isSampleKey)
+}
+
+/**
+ * Removes the bundled sample's events, fills and log entries (`keys`, sample keys of the log).
+ * Called inside the transaction of the first real object a run ingests, so the fake
+ * events (whose TWAP ids could collide with real ones) go exactly when real data arrives,
+ * and stay if that object fails. Returns the events removed.
+ */
+export async function removeSample(tx: Queryable, keys: readonly string[]): Promise<number> {
+  if (keys.length === 0) return 0
+  // As for a rewritten object: the sample's memberships go, and with them the events no
+  // other object holds. (Every statement of the WITH sees the memberships as they were.)
+  const { rows } = await tx.query<{ n: string }>(`
+    WITH dropped AS (
+      DELETE FROM twap_status_object WHERE s3_object_key = ANY($1::text[]) RETURNING status_id),
+    gone AS (
+      DELETE FROM twap_status s USING dropped d
+       WHERE s.id = d.status_id
+         AND NOT EXISTS (SELECT 1 FROM twap_status_object o WHERE o.status_id = s.id AND o.s3_object_key <> ALL($1::text[]))
+      RETURNING 1)
+    SELECT count(*)::text AS n FROM gone`, [keys])
+  await tx.query('DELETE FROM twap_fill WHERE s3_object_key = ANY($1::text[])', [keys])
+  await tx.query('DELETE FROM etl_s3_ingest_log WHERE s3_object_key = ANY($1::text[])', [keys])
+  return Number(rows[0]?.n ?? 0)
 }

@@ -4,6 +4,7 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { redact } from '../config.ts'
 import { StoreError, type Db, type QueryResult, type Session } from './db.ts'
+import { DatabaseUnavailableError } from './unavailable.ts'
 
 const { Pool, types } = pg
 
@@ -15,27 +16,44 @@ const typeParsers = {
     TEXT_TYPES.has(oid) ? (value: string) => value : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,
 }
 
-function session(client: pg.PoolClient): Session {
+function session(client: pg.PoolClient, lost: AbortSignal): Session {
   return {
+    lost,
     async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query(sql, params as unknown[] | undefined)
+      const result = await client.query(sql, params as unknown[] | undefined).catch(rethrow)
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
     },
     async exec(sql: string) {
-      await client.query(sql)
+      await client.query(sql).catch(rethrow)
     },
     async copyIn(table, columns, text) {
       const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`))
-      await pipeline(Readable.from([text]), stream)
+      await pipeline(Readable.from([text]), stream).catch(rethrow)
     },
   }
 }
+
+export interface PostgresTimeouts {
+  /**
+   * Longest a statement of `Db.query` (the API's reads) may take: sent to the server as
+   * `statement_timeout`, and enforced here too, a second later, for a server that does not
+   * answer at all (frozen, or cut off by the network) and so cannot enforce its own.
+   */
+  statementTimeoutMs: number
+  /** Longest to wait for a connection, new (TCP and start-up) or from the busy pool. */
+  connectTimeoutMs: number
+}
+
+export const DEFAULT_TIMEOUTS: PostgresTimeouts = { statementTimeoutMs: 5_000, connectTimeoutMs: 5_000 }
+
+/** How much later than the server's statement timeout the client gives up on a statement. */
+const CLIENT_GRACE_MS = 1_000
 
 /**
  * Opens a connection pool on `url` and checks that the server answers, so an unreachable
  * database is reported at start-up in one line rather than at the first request.
  */
-export async function openPostgres(url: string, applicationName: string, poolSize = 10): Promise<Db> {
+export async function openPostgres(url: string, applicationName: string, poolSize = 10, timeouts: PostgresTimeouts = DEFAULT_TIMEOUTS): Promise<Db> {
   const location = `PostgreSQL at ${redact(url)}`
   const pool = new Pool({
     connectionString: url,
@@ -43,49 +61,74 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
     options: '-c TimeZone=UTC',
     types: typeParsers,
     max: poolSize,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: timeouts.connectTimeoutMs,
+    statement_timeout: timeouts.statementTimeoutMs,
+    // A connection whose server vanished without a word (a partition) is noticed by TCP.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     // A new connection costs ~100 ms of the first request made on it; keep idle ones longer
     // than pg's 10 s so a quiet API does not pay that on every burst.
     idleTimeoutMillis: 300_000,
   })
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {})
+  // pg takes a per-query read timeout its type declarations do not list.
+  const timed = (text: string, values?: readonly unknown[]): pg.QueryConfig => {
+    const config: pg.QueryConfig & { query_timeout: number } = { text, values: values as unknown[] | undefined, query_timeout: timeouts.statementTimeoutMs + CLIENT_GRACE_MS }
+    return config
+  }
   try {
-    await pool.query('SELECT 1')
+    await pool.query(timed('SELECT 1'))
   } catch (err) {
     await pool.end().catch(() => {})
-    throw new StoreError(`cannot connect to ${location}: ${describePgError(err)}`)
+    throw new StoreError(`cannot connect to ${location}: ${describePgError(translate(err))}`)
   }
 
-  async function withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect()
+  /**
+   * Runs `fn` on a client of its own. pg's pool listens for errors only on idle clients: a
+   * checked-out one whose server goes away between two queries (terminated, shut down)
+   * emits 'error' with nobody listening, which ends the process. So the client is listened
+   * to for as long as it is out, its loss aborts the session's `lost` signal (the ETL lock
+   * stops its run on it), and a lost or failed connection is destroyed, not reused.
+   */
+  async function withClient<T>(fn: (client: pg.PoolClient, lost: AbortSignal) => Promise<T>): Promise<T> {
+    const client = await pool.connect().catch(rethrow)
+    const lost = new AbortController()
+    const onError = (err: Error) => lost.abort(translate(err))
+    client.on('error', onError)
     let broken: Error | undefined
     try {
-      return await fn(client)
+      return await fn(client, lost.signal)
     } catch (err) {
       broken = err as Error
       throw err
     } finally {
-      client.release(broken && isConnectionError(broken) ? broken : undefined)
+      client.off('error', onError)
+      const reason = lost.signal.aborted ? lost.signal.reason as Error : broken && isConnectionError(broken) ? broken : undefined
+      client.release(reason)
     }
   }
+
+  // Sessions and transactions (the ETL's loads, migrations, the ETL lock) run statements
+  // that take long on purpose (a COPY of a large object, a backfill, ANALYZE): they lift
+  // the statement timeout meant for the API's reads, for the transaction or the session.
 
   return {
     engine: 'postgres',
     location,
     async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await pool.query(sql, params as unknown[] | undefined)
+      const result = await pool.query(timed(sql, params)).catch(rethrow)
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
     },
     async exec(sql: string) {
-      await pool.query(sql)
+      await pool.query(timed(sql)).catch(rethrow)
     },
     transaction(fn) {
-      return withClient(async (client) => {
-        await client.query('BEGIN')
+      return withClient(async (client, lost) => {
+        await client.query('BEGIN; SET LOCAL statement_timeout = 0').catch(rethrow)
         try {
-          const result = await fn(session(client))
-          await client.query('COMMIT')
+          const result = await fn(session(client, lost))
+          await client.query('COMMIT').catch(rethrow)
           return result
         } catch (err) {
           await client.query('ROLLBACK').catch(() => {})
@@ -94,12 +137,40 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
       })
     },
     withSession(fn) {
-      return withClient((client) => fn(session(client)))
+      return withClient(async (client, lost) => {
+        await client.query('SET statement_timeout = 0').catch(rethrow)
+        try {
+          return await fn(session(client, lost))
+        } finally {
+          await client.query('RESET statement_timeout').catch(() => {})
+        }
+      })
     },
     async close() {
       await pool.end()
     },
   }
+}
+
+/**
+ * pg reports a lost connection, its own read timeout, a connect timeout and a closed pool
+ * by message only, with no code; these become `DatabaseUnavailableError`s with the code
+ * they stand for, so callers decide by codes (`isDatabaseUnavailable`).
+ */
+const CODELESS: [RegExp, string][] = [
+  [/^Connection terminated|^Client has encountered a connection error|^Client was closed/, 'ECONNRESET'],
+  [/^Query read timeout$|^timeout exceeded when trying to connect$|^Connection terminated due to connection timeout$/, 'ETIMEDOUT'],
+  [/^Cannot use a pool after calling end/, 'ECONNABORTED'],
+]
+
+function translate(err: unknown): unknown {
+  if (!(err instanceof Error) || (err as { code?: unknown }).code !== undefined) return err
+  const match = CODELESS.find(([pattern]) => pattern.test(err.message))
+  return match ? new DatabaseUnavailableError(err.message, match[1], { cause: err }) : err
+}
+
+function rethrow(err: unknown): never {
+  throw translate(err)
 }
 
 function isConnectionError(err: Error): boolean {

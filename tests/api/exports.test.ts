@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
-import { CSV_COLUMNS } from '../../src/api/twap-json.ts'
+import { CSV_COLUMNS, EVENT_CSV_COLUMNS } from '../../src/api/twap-json.ts'
 import type { Db } from '../../src/store/db.ts'
 import { EXPORT_CHUNK } from '../../src/api/export.ts'
 import { engine } from '../support/db.ts'
@@ -34,14 +34,14 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const lines = res.body.split('\n')
     expect(lines.pop()).toBe('')
     expect(lines[0]).toBe(CSV_COLUMNS.join(','))
-    expect(lines[0]).toBe('twap_id,wallet,asset,side,status,created_at,latest_ts,duration_minutes,requested_size,executed_size,executed_notional,avg_price,reduce_only,randomize')
+    expect(lines[0]).toBe('twap_id,wallet,asset,side,status,created_at,latest_ts,duration_minutes,requested_size,executed_size,executed_notional,avg_price,reduce_only,randomize,fills_count,fills_size,fills_notional,fills_avg_price,fills_fees,fills_builder_fee,fills_closed_pnl')
     expect(lines).toHaveLength(TWAPS + 2)
     const newest = new Date(Date.UTC(2025, 1, 1) + (TWAPS - 1) * 600_000)
     expect(lines[1]).toBe([
       String(500_000 + TWAPS - 1), WALLET, 'SOL', 'B', 'finished', newest.toISOString().replace('.000Z', 'Z'),
       new Date(newest.getTime() + 1_800_000).toISOString().replace('.000Z', 'Z'), '30', '100.0', '100.0', '9050.0', '90.5', 'false', 'true',
-    ].join(','))
-    expect(lines).toContain(`42,${WALLET},PURR/USDC,B,"error: ""quoted"", with comma",2025-11-03T12:00:00Z,2025-01-15T00:00:00Z,30,100.0,100.0,9050.0,90.5,,true`)
+    ].join(',') + ',,,,,,,')
+    expect(lines).toContain(`42,${WALLET},PURR/USDC,B,"error: ""quoted"", with comma",2025-11-03T12:00:00Z,2025-01-15T00:00:00Z,30,100.0,100.0,9050.0,90.5,,true,,,,,,,`)
     expect(new Set(lines.slice(1).map((l) => l.split(',')[0])).size).toBe(TWAPS + 1)
   })
 
@@ -61,6 +61,26 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const lines = res.body.trimEnd().split('\n').map((l) => JSON.parse(l) as { events: { status: string }[] })
     expect(lines).toHaveLength(TWAPS)
     expect(lines.every((l) => l.events.map((e) => e.status).join() === 'activated,finished')).toBe(true)
+  })
+
+  it('streams one CSV line per event with latest_per_twap=false, the TWAP\'s columns repeated, events oldest first', async () => {
+    const res = await api.app.inject(twapsUrl({ ...RANGE, format: 'csv', latest_per_twap: false }))
+    expect(res.statusCode).toBe(200)
+    const lines = res.body.split('\n')
+    expect(lines.pop()).toBe('')
+    expect(lines[0]).toBe(EVENT_CSV_COLUMNS.join(','))
+    expect(lines[0]).toBe('twap_id,wallet,asset,side,created_at,duration_minutes,requested_size,reduce_only,randomize,ts,status,executed_size,executed_notional,avg_price')
+    // Every TWAP of the range has its two events, across export chunks; the error TWAP one.
+    expect(lines).toHaveLength(1 + TWAPS * 2 + 1)
+    const newestId = String(500_000 + TWAPS - 1)
+    const placed = new Date(Date.UTC(2025, 1, 1) + (TWAPS - 1) * 600_000)
+    const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z')
+    const twapColumns = [newestId, WALLET, 'SOL', 'B', iso(placed), '30', '100.0', 'false', 'true']
+    expect(lines.slice(1, 3)).toEqual([
+      [...twapColumns, iso(placed), 'activated', '0.0', '0.0', ''].join(','),
+      [...twapColumns, iso(new Date(placed.getTime() + 1_800_000)), 'finished', '100.0', '9050.0', '90.5'].join(','),
+    ])
+    expect(lines.filter((l) => l.startsWith('42,'))).toHaveLength(1)
   })
 
   it('lets the Accept header choose the format, and the format parameter win over it', async () => {
@@ -123,12 +143,12 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
   })
 
   it('cuts an export short, without crashing, when the database goes away mid-stream', async () => {
-    // The first chunk is read; every later query fails as a lost connection does.
+    // The first chunk is read with its fill totals; every later page query fails as a lost connection does.
     let queries = 0
     const db = api.store.db
     const failing: Db = {
       ...db,
-      query: (sql, params) => (queries++ === 0 ? db.query(sql, params) : Promise.reject(new Error('Connection terminated unexpectedly'))),
+      query: (sql, params) => (sql.includes('twap_fill') || queries++ === 0 ? db.query(sql, params) : Promise.reject(new Error('Connection terminated unexpectedly'))),
     } as Db
     const app = await buildApp({ db: failing, config: testConfig() })
     try {

@@ -50,7 +50,7 @@ describe(`GET /healthz on ${engine}`, () => {
     const health = await api.app.inject('/healthz')
     expect(health.statusCode).toBe(503)
     expect(health.json()).toEqual({
-      status: 'unavailable', database: { status: 'unavailable', engine }, last_ingested: null, stale_after_hours: 36,
+      status: 'unavailable', database: { status: 'unavailable', engine, reason: 'unreachable (ECONNABORTED)' }, last_ingested: null, stale_after_hours: 36,
     })
     for (const url of [twapsUrl({ wallet: WALLET, start: '2025-01-01', end: '2026-01-01' }), twapsUrl({ wallet: WALLET, start: '2025-01-01', end: '2026-01-01', format: 'csv' }), '/api/v1/twaps/1']) {
       const res = await api.app.inject(url)

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { engine } from '../support/db.ts'
-import { OTHER_WALLET, WALLET, createTestApi, loadEvents, twapEvent, type TestApi } from '../support/api.ts'
+import { OTHER_WALLET, WALLET, createTestApi, loadEvents, twapEvent, twapsUrl, type TestApi } from '../support/api.ts'
 
 describe(`GET /api/v1/twaps/:twap_id on ${engine}`, () => {
   let api: TestApi
@@ -13,29 +13,43 @@ describe(`GET /api/v1/twaps/:twap_id on ${engine}`, () => {
       twapEvent({ twapId: '88', wallet: OTHER_WALLET }),
       twapEvent({ twapId: '77', ts: '2025-11-03T12:30:00Z', status: 'finished' }),
     ], 'raw/twap_statuses/2025-11-03.parquet')
-    // Loaded later, so it has the larger id, yet the terminal event at the same time comes first.
+    // Loaded later, so it has the larger id, yet the terminal event at the same time comes last.
     await loadEvents(api.store.db, [
       twapEvent({ twapId: '77', ts: '2025-11-03T12:30:00Z', status: 'activated', sizeExecuted: '90.0', notionalExecuted: '8145.0' }),
     ], 'raw/twap_statuses/2025-11-04.parquet')
   })
   afterAll(() => api?.destroy())
 
-  it('lists every event of the TWAP, newest first, the terminal one first on equal times', async () => {
+  it('lists every event of the TWAP, oldest first, the terminal one last on equal times', async () => {
     const res = await api.app.inject('/api/v1/twaps/77')
     expect(res.statusCode).toBe(200)
     const body = res.json<{ twap_id: string; rows: { ts: string; status: string; executed: { size: string } }[] }>()
     expect(body.twap_id).toBe('77')
     expect(body.rows.map((r) => [r.ts, r.status, r.executed.size])).toEqual([
-      ['2025-11-03T12:30:00Z', 'finished', '100.0'],
-      ['2025-11-03T12:30:00Z', 'activated', '90.0'],
-      ['2025-11-03T12:10:00.25Z', 'activated', '40.0'],
       ['2025-11-03T12:00:00Z', 'activated', '0.0'],
+      ['2025-11-03T12:10:00.25Z', 'activated', '40.0'],
+      ['2025-11-03T12:30:00Z', 'activated', '90.0'],
+      ['2025-11-03T12:30:00Z', 'finished', '100.0'],
     ])
+  })
+
+  it('agrees with the list: the same events in the same order, each with the fields of a TWAP event', async () => {
+    const history = (await api.app.inject('/api/v1/twaps/77')).json<{ rows: Record<string, unknown>[] }>()
+    const page = (await api.app.inject(twapsUrl({ wallet: WALLET, start: '2025-11-01', end: '2025-11-30', latest_per_twap: false }))).json<{
+      twaps: { twap_id: string; events: Record<string, unknown>[] }[]
+    }>()
+    const events = page.twaps.find((t) => t.twap_id === '77')!.events
+    expect(events).toHaveLength(4)
+    const eventFields = Object.keys(events[0]!)
+    expect(eventFields).toEqual(['ts', 'status', 'executed', 'avg_price', 'raw'])
+    // A history row is the event, field for field and in that order, then its TWAP's fields.
+    expect(Object.keys(history.rows[0]!).slice(0, eventFields.length)).toEqual(eventFields)
+    expect(history.rows.map((row) => Object.fromEntries(eventFields.map((f) => [f, row[f]])))).toEqual(events)
   })
 
   it('gives each event its wallet, sizes, source object and raw row', async () => {
     const body = (await api.app.inject('/api/v1/twaps/77')).json<{ rows: unknown[] }>()
-    expect(body.rows[2]).toEqual({
+    expect(body.rows[1]).toEqual({
       wallet: WALLET,
       ts: '2025-11-03T12:10:00.25Z',
       status: 'activated',

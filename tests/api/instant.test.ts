@@ -40,6 +40,7 @@ describe('start and end instants', () => {
   it('writes an instant for a filename: the date alone at midnight, else date and time', () => {
     expect(compactInstant(parseInstant('2025-11-01')!)).toBe('20251101')
     expect(compactInstant(parseInstant('2025-11-01T06:30:00Z')!)).toBe('20251101T063000Z')
-    expect(compactInstant(parseInstant('2025-11-01T00:00:00.5Z')!)).toBe('20251101T000000Z')
+    expect(compactInstant(parseInstant('2025-11-01T00:00:00.5Z')!)).toBe('20251101T000000.5Z')
+    expect(compactInstant(parseInstant('2025-11-01')!, { withTime: true })).toBe('20251101T000000Z')
   })
 })

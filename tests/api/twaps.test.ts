@@ -32,7 +32,7 @@ describe(`GET /api/v1/twaps on ${engine}`, () => {
     expect(page).toEqual({
       wallet: WALLET,
       start: '2025-11-01T00:00:00Z',
-      end: '2025-11-04T00:00:00Z',
+      end: '2025-11-04T23:59:59.999999Z',
       twaps: [{
         twap_id: '123456',
         asset: 'SOL',
@@ -71,6 +71,26 @@ describe(`GET /api/v1/twaps on ${engine}`, () => {
     })
     expect(byId['2']).toMatchObject({ latest_ts: '2025-11-03T02:00:00.5Z', status: 'terminated', avg_price: null })
     expect(byId['3']).toMatchObject({ status: 'error: Insufficient margin', executed: { size: null, notional: null }, avg_price: null, created_at: null })
+  })
+
+  it('ranks waitingForTrigger below activated and stopped above it at an equal time; an unknown word is not terminal, an error is', async () => {
+    api = await createTestApi()
+    const ts = '2025-11-03T12:00:00Z'
+    // Each pair shares its time; `activated` is loaded second, so it has the larger id and
+    // wins unless the other status is terminal.
+    await loadEvents(api.store.db, [
+      twapEvent({ twapId: '1', ts, status: 'waitingForTrigger' }),
+      twapEvent({ twapId: '2', ts, status: 'stopped' }),
+      twapEvent({ twapId: '3', ts, status: 'somethingNew' }),
+      twapEvent({ twapId: '4', ts, status: 'error: Reduce only order would increase position.' }),
+    ], 'first.parquet')
+    await loadEvents(api.store.db, ['1', '2', '3', '4'].map((twapId) => twapEvent({ twapId, ts, status: 'activated' })), 'second.parquet')
+    const status = Object.fromEntries((await get(RANGE)).twaps.map((t) => [t.twap_id, t.status]))
+    expect(status).toEqual({ '1': 'activated', '2': 'stopped', '3': 'activated', '4': 'error: Reduce only order would increase position.' })
+    const terminal = await api.store.db.query<{ status: string; is_terminal: boolean }>('SELECT DISTINCT status, is_terminal FROM twap_status ORDER BY status')
+    expect(Object.fromEntries(terminal.rows.map((r) => [r.status, r.is_terminal]))).toEqual({
+      activated: false, waitingForTrigger: false, somethingNew: false, stopped: true, 'error: Reduce only order would increase position.': true,
+    })
   })
 
   it('summarises a TWAP by its latest event in the range, a terminal status winning an equal time', async () => {
@@ -178,7 +198,7 @@ describe(`GET /api/v1/twaps on ${engine}`, () => {
       expect(res.json().errors).toEqual([{ parameter: 'cursor', message: expect.stringContaining('next_cursor') }])
     }
     // The same query written differently is the same query.
-    const same = await api.app.inject(twapsUrl({ wallet: WALLET.toUpperCase().replace('0X', '0x'), start: '2025-11-01T00:00:00Z', end: '2025-11-04T01:00:00+01:00', limit: 1, cursor: cursor! }))
+    const same = await api.app.inject(twapsUrl({ wallet: WALLET.toUpperCase().replace('0X', '0x'), start: '2025-11-01T00:00:00Z', end: '2025-11-05T00:59:59.999999+01:00', limit: 1, cursor: cursor! }))
     expect(same.statusCode).toBe(200)
   })
 })

@@ -64,7 +64,7 @@ describe(`request validation on ${engine}`, () => {
   })
 
   it('names start and end when start is after end', async () => {
-    await expectProblem(twapsUrl({ ...GOOD, start: '2025-11-04T00:00:00.000001Z', end: '2025-11-04' }), ['start', 'end'])
+    await expectProblem(twapsUrl({ ...GOOD, start: '2025-11-05T00:00:00.000001Z', end: '2025-11-04' }), ['start', 'end'])
   })
 
   it('names the cursor of another wallet\'s query', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { estimateCost } from '../../src/etl/plan.ts'
 import { EtlBusyError } from '../../src/etl/lock.ts'
-import { openDb } from '../../src/store/db.ts'
+import { openDb } from '../../src/store/open.ts'
 import { engine } from '../support/db.ts'
 import { parquetBytes, writeTwapParquet, type SourceEvent } from '../support/parquet.ts'
 import { oneTwap, twaps, until, useEtlHarness } from './harness.ts'

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { SAMPLE_WALLETS, sampleRows } from '../../src/sample.ts'
+import { SAMPLE_WALLETS, sampleFills, sampleRows } from '../../src/sample.ts'
 import { BUCKET_WALLET, PREFIX, bucketEnv, hourEvents, publish } from '../support/bucket.ts'
 import { runCli, startCli, stopCli, type CliProcess } from '../support/cli.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
@@ -108,11 +108,10 @@ describe(`npm start (hl-twap start), as a process, on ${engine}`, () => {
 
   const sampleTwaps = (wallet: string) => [...new Set(sampleRows().filter((r) => r.state_user === wallet).map((r) => String(r.twap_id)))].sort()
 
-  it('without AWS credentials: migrates, loads the sample into the empty store, serves it, says once that S3 sync is off', async () => {
+  it('without AWS credentials: migrates, loads the sample only into an empty embedded store, serves, says once that S3 sync is off', async () => {
     cli = startCli(['start'], { env: { ...env, ...LOCAL } })
     const url = await servedUrl(cli)
     expect(cli.logs.find((l) => l.msg === 'migrations applied')).toMatchObject({ applied: expect.arrayContaining(['001_init']) })
-    expect(cli.logs.find((l) => l.msg === 'empty store: loaded the bundled sample data')).toMatchObject({ rows: sampleRows().length })
     const off = cli.logs.filter((l) => /S3 sync/i.test(l.msg))
     expect(off).toEqual([expect.objectContaining({ level: LEVEL.warn, msg: expect.stringMatching(/^S3 sync is off: no AWS credentials configured \(set AWS_ACCESS_KEY_ID/) })])
     expect(cli.logs.some((l) => l.msg === 'incremental ETL scheduled (UTC)')).toBe(false)
@@ -121,34 +120,72 @@ describe(`npm start (hl-twap start), as a process, on ${engine}`, () => {
     expect(wallet).toBe('0x9d6a1f0c3b2e4d5a6978b1c2d3e4f5a6b7c8d9b8')
     const { status, body } = await getJson<Page>(`${url}/api/v1/twaps?wallet=${wallet}&start=2025-11-01&end=2025-12-01&limit=5000`)
     expect(status).toBe(200)
-    expect(body.twaps.length).toBeGreaterThan(0)
-    expect(body.twaps.map((t) => t.twap_id).sort()).toEqual(sampleTwaps(wallet))
+    if (engine === 'pglite') {
+      expect(cli.logs.find((l) => l.sample !== undefined)).toMatchObject({
+        sample: 'loaded', rows: sampleRows().length, fills: sampleFills().flatMap((b) => b.events).filter(([, f]) => f.twapId !== null).length,
+        msg: 'empty embedded store: loaded the bundled sample data; the first real ingest removes it',
+      })
+      expect(body.twaps.length).toBeGreaterThan(0)
+      expect(body.twaps.map((t) => t.twap_id).sort()).toEqual(sampleTwaps(wallet))
+      const twapId = sampleFills()[0]!.events[0]![1].twapId
+      const fills = await getJson<{ fills: unknown[]; totals: { count: number } }>(`${url}/api/v1/twaps/${String(twapId)}/fills`)
+      expect(fills.body.totals.count).toBeGreaterThan(0)
+      expect(fills.body.fills).toHaveLength(fills.body.totals.count)
+    } else {
+      // PostgreSQL is a real store: the README's production recipe must not get fake events.
+      expect(cli.logs.find((l) => l.sample !== undefined)).toMatchObject({
+        sample: 'not loaded', msg: expect.stringMatching(/^bundled sample not loaded: DATABASE_URL is set/),
+      })
+      expect(body.twaps).toEqual([])
+    }
 
     expect(await stopCli(cli)).toEqual({ code: 0, signal: null })
     expect(cli.logs.filter((l) => (l.level ?? LEVEL.error) >= LEVEL.error)).toEqual([])
+    if (engine === 'postgres') {
+      const db = await store.reopen()
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM twap_status')).rows[0]!.n).toBe(0)
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM etl_s3_ingest_log')).rows[0]!.n).toBe(0)
+    }
   }, 180_000)
 
-  it('with AWS credentials: syncs the bucket on ETL_SCHEDULE, and loads no sample into a store that has data', async () => {
+  it('with AWS credentials: syncs the bucket on ETL_SCHEDULE, the first real ingest removes the sample, and a store with data gets none', async () => {
     const server = await startS3Server({ bucket: 'hl-ops-start' })
     try {
-      // First start: the sample goes in, with the schedule on because keys are set.
+      // First start: the sample goes into the embedded store (never into PostgreSQL), with
+      // the schedule on because keys are set.
       await publish(server, 'hourly/2025/11/03/12/part-0.parquet', hourEvents('2025-11-03T12:00:00Z', 1_900_000, 2))
       const withKeys = { ...env, ...LOCAL, ...bucketEnv(server), ETL_SCHEDULE: EVERY_2S }
       cli = startCli(['start'], { env: withKeys })
       const url = await servedUrl(cli)
       expect(await cli.waitForLog((l) => l.msg === 'incremental ETL scheduled (UTC)')).toMatchObject({ cron: EVERY_2S })
       expect(cli.logs.some((l) => /S3 sync is off/.test(l.msg))).toBe(false)
-      expect(cli.logs.find((l) => l.msg === 'empty store: loaded the bundled sample data')).toBeDefined()
+      expect(cli.logs.find((l) => l.sample !== undefined)).toMatchObject({ sample: engine === 'pglite' ? 'loaded' : 'not loaded' })
       const run = await cli.waitForLog(etlDone, 30_000)
       expect(run).toMatchObject({ objectsOk: 1, rowsInserted: 4 })
       const { body } = await getJson<Page>(`${url}/api/v1/twaps?wallet=${BUCKET_WALLET}&start=2025-11-01&end=2025-12-01`)
       expect(body.twaps.map((t) => t.twap_id).sort()).toEqual(['1900000', '1900001'])
+      // The real object's ingest took the sample with it, in the same transaction.
+      const removed = cli.logs.find((l) => l.msg === 'real data arrived: removed the bundled sample data')
+      if (engine === 'pglite') expect(removed).toMatchObject({ rows: sampleRows().length, key: expect.stringContaining('part-0.parquet') })
+      else expect(removed).toBeUndefined()
+      for (const wallet of SAMPLE_WALLETS) {
+        const sample = await getJson<Page>(`${url}/api/v1/twaps?wallet=${wallet}&start=2025-11-01&end=2025-12-01`)
+        expect(sample.body.twaps, wallet).toEqual([])
+      }
       expect(await stopCli(cli)).toEqual({ code: 0, signal: null })
+      if (engine === 'postgres') {
+        const db = await store.reopen()
+        const keys = await db.query<{ s3_object_key: string }>('SELECT s3_object_key FROM etl_s3_ingest_log')
+        expect(keys.rows.map((r) => r.s3_object_key)).toEqual([`${PREFIX}hourly/2025/11/03/12/part-0.parquet`])
+        await db.close()
+      }
 
-      // Second start on the same store: not empty, so no sample; the bucket is up to date.
+      // Second start on the same store: it has data, so no sample; the bucket is up to date.
       cli = startCli(['start'], { env: withKeys })
       await servedUrl(cli)
-      expect(cli.logs.some((l) => l.msg.includes('sample'))).toBe(false)
+      expect(cli.logs.find((l) => l.sample !== undefined)).toMatchObject({
+        sample: 'not loaded', msg: engine === 'pglite' ? 'bundled sample not loaded: the store has data' : expect.stringMatching(/DATABASE_URL is set/),
+      })
       expect(await cli.waitForLog(etlDone, 30_000)).toMatchObject({ objectsOk: 0, objectsSkipped: 1 })
       expect(await stopCli(cli)).toEqual({ code: 0, signal: null })
       expect(server.count('get')).toBe(1)

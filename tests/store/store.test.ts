@@ -32,6 +32,19 @@ describe(`storage on ${engine}`, () => {
     expect(Number(rows[0]!.n)).toBe(listMigrations().length)
   })
 
+  it('records, when upgrading a store, that each stored event is held by the object that loaded it', async () => {
+    store = await createTestStore({ migrated: false })
+    await migrate(store.db, listMigrations().filter((m) => m.version === 1))
+    await store.db.exec(`INSERT INTO twap_status (twap_id, wallet, ts, s3_object_key, raw_payload) VALUES
+      ('1', 'w', '2025-11-03T00:00:00Z', 'a.parquet', '{}'), ('2', 'w', '2025-11-03T00:00:00Z', 'b.parquet', '{}')`)
+
+    await migrate(store.db)
+
+    const { rows } = await store.db.query<{ twap_id: string; s3_object_key: string }>(
+      `SELECT s.twap_id, o.s3_object_key FROM twap_status_object o JOIN twap_status s ON s.id = o.status_id ORDER BY s.twap_id`)
+    expect(rows).toEqual([{ twap_id: '1', s3_object_key: 'a.parquet' }, { twap_id: '2', s3_object_key: 'b.parquet' }])
+  })
+
   it.runIf(engine === 'postgres')('starts against an up-to-date read-only database (a replica) without writing', async () => {
     store = await createTestStore()
     const url = new URL(store.env.DATABASE_URL!)

@@ -10,6 +10,7 @@ import type { TwapEvent } from '../../src/decode/event.ts'
 import { runEtl, type EtlSummary } from '../../src/etl/run.ts'
 import type { Db } from '../../src/store/db.ts'
 import { createTestStore, type TestStore } from './db.ts'
+import { blockLine, lz4Frame, type SourceFill } from './lz4.ts'
 import { parquetBytes } from './parquet.ts'
 
 /** The wallet most fixtures belong to (lower-case, as stored). */
@@ -75,6 +76,34 @@ export async function loadEvents(db: Db, events: readonly TwapEvent[], key = 'te
     // `force`: a rewrite within the same millisecond and of the same size looks unchanged.
     const summary = await runEtl({ db, config: testConfig(), logger: quiet }, { source: { kind: 'local', paths: [path] }, force: true })
     if (summary.objectsFailed || summary.rowsRejected || summary.rowsInserted + summary.rowsDuplicate !== events.length) {
+      throw new Error(`fixture ${key} did not load cleanly: ${JSON.stringify({ ...summary, planned: undefined })}`)
+    }
+    return summary
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Publishes `events` (`[user, fill]` pairs) as the LZ4 node-fills file `key`, one block line
+ * per `perBlock` events, and ingests it through the fills ETL as `hl-twap etl --dataset fills
+ * --local-file` does. Throws unless every TWAP fill was stored or already there.
+ */
+export async function loadFills(db: Db, events: readonly (readonly [string, SourceFill])[], key = 'test/fills.lz4', perBlock = 3): Promise<EtlSummary> {
+  let dir = fixtureDirs.get(db)
+  if (!dir) {
+    dir = await mkdtemp(join(tmpdir(), 'hltwap-fixtures-'))
+    fixtureDirs.set(db, dir)
+  }
+  const path = join(dir, ...key.split('/'))
+  await mkdir(dirname(path), { recursive: true })
+  const lines: string[] = []
+  for (let i = 0; i < events.length; i += perBlock) lines.push(blockLine(900_000_000 + i, '2025-10-27T06:30:38.019609515', events.slice(i, i + perBlock)))
+  await writeFile(path, await lz4Frame(lines.join('\n') + '\n'))
+  try {
+    const summary = await runEtl({ db, config: testConfig(), logger: quiet }, { source: { kind: 'local', paths: [path] }, dataset: 'fills', force: true })
+    const twapFills = events.filter(([, f]) => f.twapId !== null).length
+    if (summary.objectsFailed || summary.rowsRejected || summary.rowsInserted + summary.rowsDuplicate !== twapFills) {
       throw new Error(`fixture ${key} did not load cleanly: ${JSON.stringify({ ...summary, planned: undefined })}`)
     }
     return summary

@@ -5,6 +5,9 @@ import type { S3TestServer } from './s3-server.ts'
 /** The prefix the bucket fixtures publish under (the configured default). */
 export const PREFIX = 'raw/twap_statuses/'
 
+/** The prefix fills fixtures publish under (the configured default), in the same test bucket. */
+export const FILLS_PREFIX = 'node_fills_by_block/hourly/'
+
 /** The wallet every event `hourEvents` makes belongs to. */
 export const BUCKET_WALLET = '0x' + '5e'.repeat(20)
 
@@ -21,6 +24,8 @@ export function bucketEnv(server: S3TestServer): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: 'test-secret',
     AWS_S3_BUCKET: server.bucket,
     AWS_S3_PREFIX: PREFIX,
+    FILLS_S3_BUCKET: server.bucket,
+    FILLS_S3_PREFIX: FILLS_PREFIX,
   }
 }
 

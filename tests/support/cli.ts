@@ -23,10 +23,12 @@ export interface CliProcess {
 /**
  * A minimal environment for a CLI child: PATH and `home` as HOME (a fresh one, so no
  * `~/.aws` of the machine counts as configured credentials), nothing of the test runner's
- * own AWS or database variables, plus `env`.
+ * own AWS or database variables, the instance metadata service off (it is not on loopback;
+ * tests that want one set `AWS_EC2_METADATA_DISABLED` to undefined and point
+ * `AWS_EC2_METADATA_SERVICE_ENDPOINT` at a local one), plus `env`.
  */
 export function cliEnv(env: Record<string, string | undefined>, home: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: home, TMPDIR: process.env.TMPDIR, ...env }
+  return { PATH: process.env.PATH, HOME: home, TMPDIR: process.env.TMPDIR, AWS_EC2_METADATA_DISABLED: 'true', ...env }
 }
 
 /**

@@ -7,7 +7,15 @@ import { httpError } from './errors.ts'
 export const API_KEY_HEADER = 'x-api-key'
 
 /**
- * Optional API keys: when `API_KEYS` lists any, every `/api/` route answers 401 unless the
+ * True for the routes API keys and the rate limit guard: the data under `/api/` and
+ * Hyperliquid's `POST /info`. Given the route's pattern, not the raw URL.
+ */
+export function isApiRoute(routeUrl: string | undefined): boolean {
+  return routeUrl !== undefined && (routeUrl.startsWith('/api/') || routeUrl === '/info')
+}
+
+/**
+ * Optional API keys: when `API_KEYS` lists any, every `/api/` route and `POST /info` answer 401 unless the
  * request carries one of them in `X-API-Key`. Health, metrics and docs stay open for
  * probes. The route's pattern decides, not the raw URL, so an encoded path cannot slip by.
  * Keys are compared as SHA-256 digests in constant time.
@@ -16,7 +24,7 @@ export async function configureApiKeys(app: FastifyInstance, config: Pick<Config
   if (config.api.apiKeys.length === 0) return
   const digests = config.api.apiKeys.map(digest)
   app.addHook('onRequest', async (request) => {
-    if (!request.routeOptions.url?.startsWith('/api/')) return
+    if (!isApiRoute(request.routeOptions.url)) return
     const given = request.headers[API_KEY_HEADER]
     const givenDigest = typeof given === 'string' ? digest(given) : undefined
     const ok = givenDigest !== undefined && digests.some((d) => timingSafeEqual(d, givenDigest))

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isDatabaseUnavailable } from '../../store/unavailable.ts'
 import { PROBLEM_MEDIA_TYPE, type ParameterError, type ProblemBody } from '../schemas/problem.ts'
 import { parameterErrors } from './validation.ts'
 
@@ -17,27 +18,13 @@ export function httpError(statusCode: number, message: string): Error & { status
 }
 
 /**
- * True for an error that means the database cannot be reached (connection refused or
- * lost, pool or embedded database closed, server shutting down), as opposed to an error in
- * a query. Drivers mark query errors with a SQLSTATE; connection trouble has either no
- * SQLSTATE or one of the classes 08 (connection), 53 (resources), 57 (operator), 58 (system).
- */
-function isDatabaseUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57|58)/.test(code)
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true
-  const message = (err as { message?: unknown }).message
-  return typeof message === 'string' &&
-    /PGlite is closed|after calling end on the pool|Connection terminated|timeout exceeded when trying to connect|connection error/i.test(message)
-}
-
-/**
  * Makes every error an RFC 9457 `application/problem+json` answer: 422 naming each bad
- * parameter, 404 for unknown routes, 503 when the database is unreachable, the client
+ * parameter, 404 for unknown routes, 405 with `Allow` for a known path asked with another
+ * method, 503 when the database is unreachable, the client
  * errors Fastify and its plugins raise with their own status, and for anything else a 500
  * that shows no internals (the log has them, under the request id the client got).
  */
-export async function configureErrors(app: FastifyInstance): Promise<void> {
+export async function configureErrors(app: FastifyInstance, allowedMethods: (request: FastifyRequest) => string[]): Promise<void> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
       const errors = parameterErrors(error.validation, error.validationContext ?? 'request')
@@ -56,8 +43,17 @@ export async function configureErrors(app: FastifyInstance): Promise<void> {
     return sendProblem(reply, 500, { detail: `An unexpected error occurred; the server log has it under request id ${request.id}.` })
   })
 
-  app.setNotFoundHandler((request: FastifyRequest, reply) =>
-    sendProblem(reply, 404, { detail: `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; see /docs.` }))
+  app.setNotFoundHandler((request: FastifyRequest, reply) => {
+    const path = request.url.split('?')[0]!.slice(0, 200)
+    const allowed = allowedMethods(request)
+    // A path its own method matches was routed, then found nothing (a static file not
+    // there): that is a 404, not a wrong method.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      reply.header('allow', allowed.join(', '))
+      return sendProblem(reply, 405, { detail: `${path} answers ${allowed.join(', ')}, not ${request.method}.` })
+    }
+    return sendProblem(reply, 404, { detail: `No route ${request.method} ${path}; see /docs.` })
+  })
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Counter, Histogram, type Registry } from 'prom-client'
+import { problemResponses } from '../schemas/problem.ts'
 
 /**
  * Prometheus metrics of the HTTP API in `registry` (request count and latency by method,
@@ -29,11 +30,12 @@ export async function configureMetrics(app: FastifyInstance, registry: Registry)
 
   app.get('/metrics', {
     schema: {
+      operationId: 'getMetrics',
       summary: 'Prometheus metrics',
       description: 'Prometheus text exposition: HTTP request counts and latency by route and status, and the ETL\'s metrics when it runs in this process.',
       tags: ['operations'],
       security: [],
-      response: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      response: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problemResponses(422) },
     },
   }, async (_request, reply) => {
     reply.type(registry.contentType)

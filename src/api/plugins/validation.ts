@@ -1,6 +1,7 @@
-import type { FastifySchemaValidationError, FastifyServerOptions } from 'fastify'
+import type { FastifyInstance, FastifySchemaValidationError, FastifyServerOptions } from 'fastify'
 import { isInstant } from '../instant.ts'
-import { INSTANT_FORMAT } from '../schemas/twaps.ts'
+import { COMPONENT_KEY } from '../schemas/component.ts'
+import { INSTANT_FORMAT } from '../schemas/formats.ts'
 import type { ParameterError } from '../schemas/problem.ts'
 
 /**
@@ -11,12 +12,40 @@ import type { ParameterError } from '../schemas/problem.ts'
  * bounded query string they run on.
  */
 export const validatorOptions: NonNullable<FastifyServerOptions['ajv']> = {
-  customOptions: { allErrors: true, verbose: true },
+  // `removeAdditional: false`: Fastify's default silently drops unknown query parameters,
+  // so that `offset=1` or a misspelt `lastest_per_twap` would answer as if never sent.
+  customOptions: { allErrors: true, verbose: true, removeAdditional: false },
   onCreate(ajv) {
     ajv.addFormat(INSTANT_FORMAT, { type: 'string', validate: isInstant })
-    // An annotation for the error message, documented in OpenAPI as an extension.
+    // Annotations for the error message and the OpenAPI components, extensions there.
     ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' })
+    ajv.addKeyword({ keyword: COMPONENT_KEY, schemaType: 'string' })
   },
+}
+
+const NO_PARAMETERS = { type: 'object', properties: {}, additionalProperties: false } as const
+
+/**
+ * Makes every documented route refuse query parameters its schema does not name: a
+ * querystring schema is closed (`additionalProperties: false`) unless it says otherwise,
+ * and a route without one takes none. Routes added later are covered without a word, so
+ * an unknown parameter is always a 422 naming it rather than a silently different answer.
+ * Register before the routes: it sees them as they are added.
+ */
+export async function configureStrictQueries(app: FastifyInstance): Promise<void> {
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.hide || (route.url.startsWith('/docs') && !route.schema)) return
+    const schema = (route.schema ??= {})
+    const query = schema.querystring as { type?: string; additionalProperties?: unknown } | undefined
+    if (!query) schema.querystring = NO_PARAMETERS
+    else if (query.type === 'object' && query.additionalProperties === undefined) schema.querystring = { ...query, additionalProperties: false }
+  })
+}
+
+/** Query parameters other APIs page with, and what to use here instead. */
+const PAGING_HINTS: Record<string, string> = {
+  offset: 'is not supported: page with cursor, passing the next_cursor of the previous page',
+  page: 'is not supported: page with cursor, passing the next_cursor of the previous page',
 }
 
 /**
@@ -27,6 +56,12 @@ export const validatorOptions: NonNullable<FastifyServerOptions['ajv']> = {
 export function parameterErrors(errors: readonly FastifySchemaValidationError[], part: string): ParameterError[] {
   const found = new Map<string, string>()
   for (const e of errors) {
+    if (e.keyword === 'additionalProperties') {
+      const name = String((e.params as { additionalProperty?: unknown }).additionalProperty)
+      const known = Object.keys((e as { parentSchema?: { properties?: object } }).parentSchema?.properties ?? {})
+      if (!found.has(name)) found.set(name, PAGING_HINTS[name] ?? unknownParameter(name, known))
+      continue
+    }
     const missing = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined
     const parameter = missing ?? decodePointer(e.instancePath) ?? part
     const ownMessage = (e as { parentSchema?: { 'x-message'?: string } }).parentSchema?.['x-message']
@@ -34,6 +69,25 @@ export function parameterErrors(errors: readonly FastifySchemaValidationError[],
     if (!found.has(parameter)) found.set(parameter, message)
   }
   return [...found].map(([parameter, message]) => ({ parameter, message }))
+}
+
+/** What a 422 says of a parameter the endpoint does not take: the one meant when it is a near miss. */
+function unknownParameter(name: string, known: readonly string[]): string {
+  if (known.length === 0) return 'is not a parameter of this endpoint, which takes none'
+  const near = known.find((k) => editDistance(name.toLowerCase(), k) <= Math.max(1, Math.floor(k.length / 4)))
+  return `is not a parameter of this endpoint${near ? ` (did you mean ${near}?)` : ''}; it takes ${known.join(', ')}`
+}
+
+// Levenshtein distance, for the "did you mean" of a misspelt parameter; the names are
+// short and few, so the quadratic table costs nothing.
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    row = next
+  }
+  return row[b.length]!
 }
 
 /** `/wallet` → `wallet`; an empty pointer (the whole object) → undefined. */

@@ -3,34 +3,61 @@ import type { Config } from '../../config.ts'
 import { isoFromPg, type Db } from '../../store/db.ts'
 import { lastSuccessfulIngest } from '../../store/ingest-log.ts'
 import { Health } from '../schemas/health.ts'
+import { problemResponses } from '../schemas/problem.ts'
+
+/** The health check's own deadline expired: the database did not answer in time. */
+class HealthDeadline extends Error {
+  override name = 'HealthDeadline'
+}
+
+/** Settles with `work`, or rejects with `HealthDeadline` after `ms`, whichever comes first. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HealthDeadline(`no answer within ${ms} ms`)), ms)
+  })
+  // The query left behind ends by the store's own timeouts; its failure is of no interest.
+  work.catch(() => {})
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
+
+/** Why the database is unavailable, without its addresses or messages (the route is public). */
+function reasonOf(err: unknown): string {
+  if (err instanceof HealthDeadline) return err.message
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' ? `unreachable (${code})` : 'unreachable'
+}
 
 /**
  * `GET /healthz`: 200 while the database answers, `stale` when the newest object ingested
  * without error is older than `HEALTH_STALE_AFTER_HOURS` (so monitoring can alert on a
  * stopped pipeline without a load balancer pulling the API), 503 when the database does not
- * answer. Before anything is ingested the status is ok: a fresh install is not stale.
+ * answer, or not within `HEALTH_TIMEOUT_MS` (a frozen server must not hang the probe), with
+ * the reason. Before anything is ingested the status is ok: a fresh install is not stale.
  */
 const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'> }> = async (app, { db, config }) => {
   const staleAfterHours = config.health.staleAfterHours
   app.get('/healthz', {
     schema: {
+      operationId: 'getHealth',
       summary: 'Health of the API, its database and the ingest pipeline',
       tags: ['operations'],
       security: [],
       response: {
         200: { description: 'The database answers; status ok or stale.', content: { 'application/json': { schema: Health } } },
+        422: problemResponses(422)[422]!,
         503: { description: 'The database is unreachable; status unavailable.', content: { 'application/json': { schema: Health } } },
       },
     },
   }, async (request, reply) => {
     let last
     try {
-      last = await lastSuccessfulIngest(db)
+      last = await within(lastSuccessfulIngest(db), config.health.timeoutMs)
     } catch (err) {
       request.log.warn({ err }, 'health check: database unavailable')
       return reply.code(503).send({
         status: 'unavailable',
-        database: { status: 'unavailable', engine: db.engine },
+        database: { status: 'unavailable', engine: db.engine, reason: reasonOf(err) },
         last_ingested: null,
         stale_after_hours: staleAfterHours,
       } satisfies Health)

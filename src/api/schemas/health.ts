@@ -10,11 +10,12 @@ export const Health = Type.Object({
   database: Type.Object({
     status: Type.Unsafe<'ok' | 'unavailable'>({ type: 'string', enum: ['ok', 'unavailable'] }),
     engine: Type.Unsafe<'postgres' | 'pglite'>({ type: 'string', enum: ['postgres', 'pglite'] }),
+    reason: Type.Optional(Type.String({ description: 'Why the database is unavailable: no answer within the deadline, or the error code.' })),
   }),
   last_ingested: Type.Union([
     Type.Object({
       s3_object_key: Type.String(),
-      ingested_at: Type.String({ description: 'ISO-8601 UTC.' }),
+      ingested_at: Type.String({ format: 'date-time', description: 'ISO-8601 UTC.' }),
       age_seconds: Type.Number(),
     }),
     Type.Null(),

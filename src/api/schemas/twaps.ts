@@ -1,26 +1,21 @@
 import { Type, type Static, type TSchema } from 'typebox'
+import { RangeParameters } from '../range.ts'
+import { component } from './component.ts'
+import { FillTotals } from './fill-totals.ts'
 
 /**
  * The TWAP resource: the query of `GET /api/v1/twaps`, a page of TWAPs, one TWAP's history.
  * These schemas validate requests, serialise responses and make the OpenAPI document.
- * `x-message` is what a 422 says about a parameter that fails its schema.
+ * `x-message` is what a 422 says about a parameter that fails its schema; `component`
+ * names a schema the OpenAPI document lists once and refers to.
  */
+
+export { INSTANT_FORMAT } from './formats.ts'
 
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
 const Decimal = Type.String({ description: 'Exact decimal, as a string.', examples: ['100.0'] })
-const Instant = Type.String({ description: 'ISO-8601 UTC time; a fraction only when not zero.', examples: ['2025-11-03T12:30:00Z'] })
-
-/** The `instant` string format: registered with the validator in `plugins/validation.ts`. */
-export const INSTANT_FORMAT = 'instant'
-
-const InstantParameter = (description: string) => Type.String({
-  format: INSTANT_FORMAT,
-  maxLength: 64,
-  description: `${description} ISO-8601 with or without a zone (none means UTC), or a date alone meaning 00:00 UTC.`,
-  examples: ['2025-01-01', '2025-11-03T12:30:00Z'],
-  'x-message': 'must be an ISO-8601 date (2025-11-01) or date-time (2025-11-01T12:30:00Z)',
-})
+const Instant = Type.String({ format: 'date-time', description: 'ISO-8601 UTC time; a fraction only when not zero.', examples: ['2025-11-03T12:30:00Z'] })
 
 const stringEnum = <const T extends string[]>(values: T, options: Record<string, unknown>) =>
   Type.Unsafe<T[number]>({ type: 'string', enum: values, ...options })
@@ -36,11 +31,12 @@ export const TwapsQuery = Type.Object({
   wallet: Type.String({
     pattern: '^0[xX][0-9a-fA-F]{40}$',
     description: 'Wallet address, matched case-insensitively.',
-    examples: ['0x' + 'ab'.repeat(20)],
+    // The bundled sample's first wallet, so that the docs' pre-filled example answers with
+    // data after `npm start` (a test holds it to that).
+    examples: ['0x9d6a1f0c3b2e4d5a6978b1c2d3e4f5a6b7c8d9b8'],
     'x-message': 'must be 0x followed by 40 hex digits',
   }),
-  start: InstantParameter('First instant of the range, inclusive.'),
-  end: InstantParameter('Last instant of the range, inclusive.'),
+  ...RangeParameters,
   asset: Type.Optional(Type.String({
     minLength: 1,
     maxLength: 64,
@@ -66,15 +62,15 @@ export const TwapsQuery = Type.Object({
     'x-message': 'must be the next_cursor of a previous page of this same query',
   })),
   format: Type.Optional(stringEnum([...EXPORT_FORMATS], {
-    description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per TWAP. `Accept: text/csv` or `application/x-ndjson` selects the same.',
+    description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per TWAP (CSV with latest_per_twap=false: one line per event, the TWAP\'s columns repeated). `Accept: text/csv` or `application/x-ndjson` selects the same.',
     'x-message': 'must be json, csv or ndjson',
   })),
-})
+}, { additionalProperties: false })
 export type TwapsQuery = Static<typeof TwapsQuery>
 
-const Executed = Type.Object({ size: nullable(Decimal), notional: nullable(Decimal) }, {
-  description: 'Executed so far: size in the asset, notional in USD.',
-})
+const Executed = component('Executed', Type.Object({ size: nullable(Decimal), notional: nullable(Decimal) }, {
+  description: 'Executed so far, cumulative: size in the asset, notional in USD. Each event carries the totals up to it, not the increment since the previous one.',
+}))
 
 const AvgPrice = nullable(Type.String({
   description: 'Executed notional ÷ executed size, exact (trailing zeros trimmed); null when nothing executed.',
@@ -83,72 +79,90 @@ const AvgPrice = nullable(Type.String({
 
 const Raw = Type.Unknown({ description: 'The source row, as ingested.' })
 
-/** One event of a TWAP within the range (`latest_per_twap=false`). */
-export const TwapEvent = Type.Object({
+/** The statuses the source reports, by what they mean; `error: …` carries the reason. */
+export const KNOWN_STATUSES = ['waitingForTrigger', 'activated', 'finished', 'terminated', 'stopped'] as const
+
+const Status = nullable(component('TwapStatus', Type.Union([
+  Type.Unsafe<(typeof KNOWN_STATUSES)[number]>({ type: 'string', enum: [...KNOWN_STATUSES] }),
+  Type.String({ pattern: '^error', description: '`error: ` and the reason the TWAP stopped, e.g. `error: Insufficient margin to place order.`' }),
+  Type.String({ description: 'A status the source added later, passed on as it is.' }),
+], {
+  description: 'waitingForTrigger: placed, waiting to start (not terminal). activated: running. finished: ran its whole duration. terminated: cancelled by the user. stopped: stopped by the exchange. error: …: stopped by an error, with its reason. The last four are terminal.',
+  examples: ['finished'],
+})))
+
+const Side = nullable(component('Side', Type.Union([
+  Type.Unsafe<'B' | 'A'>({ type: 'string', enum: ['B', 'A'] }),
+  Type.String({ description: 'Another value, passed on as the source wrote it.' }),
+], { description: 'B: buy (bid). A: sell (ask).', examples: ['B'] })))
+
+/**
+ * One event of a TWAP: in a TWAP's `events` (`latest_per_twap=false`) and in its history,
+ * the same fields in the same order, oldest first in both.
+ */
+export const TwapEvent = component('TwapEvent', Type.Object({
   ts: Instant,
-  status: nullable(Type.String()),
+  status: Status,
   executed: Executed,
   avg_price: AvgPrice,
   raw: Raw,
-})
+}, { description: 'One status event of a TWAP.' }))
 
 /** A TWAP summarised by its latest event in the range. */
-export const Twap = Type.Object({
+export const Twap = component('Twap', Type.Object({
   twap_id: Type.String({ examples: ['123456'] }),
   asset: nullable(Type.String({ examples: ['SOL'] })),
-  side: nullable(Type.String({ description: 'B (buy) or A (sell).', examples: ['B'] })),
-  status: nullable(Type.String({ description: 'activated, finished, terminated, error: …', examples: ['finished'] })),
+  side: Side,
+  status: Status,
   duration_minutes: nullable(Type.Integer({ examples: [30] })),
   latest_ts: Instant,
   executed: Executed,
   requested_size: nullable(Decimal),
   avg_price: AvgPrice,
-  created_at: nullable(Type.String({ description: 'When the TWAP was placed, ISO-8601 UTC.' })),
+  created_at: nullable(Type.String({ format: 'date-time', description: 'When the TWAP was placed, ISO-8601 UTC.' })),
   reduce_only: nullable(Type.Boolean()),
   randomize: nullable(Type.Boolean()),
   raw: Raw,
-  events: Type.Optional(Type.Array(TwapEvent, { description: 'Only with latest_per_twap=false.' })),
-})
+  events: Type.Optional(Type.Array(TwapEvent, { description: 'Only with latest_per_twap=false: every event in the range, oldest first.' })),
+  fills: Type.Optional(FillTotals),
+}, { description: 'A TWAP, summarised by its latest event in the range.' }))
 export type Twap = Static<typeof Twap>
 
-export const TwapsPage = Type.Object({
+export const TwapsPage = component('TwapsPage', Type.Object({
   wallet: Type.String({ description: 'The wallet, lower-case.' }),
-  start: Instant,
-  end: Instant,
+  start: Type.String({ format: 'date-time', description: 'First instant served, inclusive.' }),
+  end: Type.String({ format: 'date-time', description: 'Last instant served, inclusive (the last microsecond of the day when `end` was a bare date).' }),
   twaps: Type.Array(Twap, { description: 'Newest first.' }),
   next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
-})
+}, { description: 'A page of a wallet\'s TWAPs.' }))
 export type TwapsPage = Static<typeof TwapsPage>
 
 export const TwapParams = Type.Object({
   twap_id: Type.String({
     pattern: '^[0-9]{1,20}$',
     description: 'The TWAP id, decimal digits.',
+    examples: ['1219780'],
     'x-message': 'must be 1 to 20 decimal digits',
   }),
 })
 
-/** One stored event of a TWAP, as its history lists it. */
-export const TwapHistoryRow = Type.Object({
+/** One stored event of a TWAP, as its history lists it: the event, then its TWAP's fields. */
+export const TwapHistoryRow = component('TwapHistoryRow', Type.Object({
+  ...TwapEvent.properties,
   wallet: Type.String(),
-  ts: Instant,
-  status: nullable(Type.String()),
   asset: nullable(Type.String()),
-  side: nullable(Type.String()),
+  side: Side,
   duration_minutes: nullable(Type.Integer()),
   requested_size: nullable(Decimal),
-  executed: Executed,
-  avg_price: AvgPrice,
-  created_at: nullable(Type.String()),
+  created_at: nullable(Type.String({ format: 'date-time' })),
   reduce_only: nullable(Type.Boolean()),
   randomize: nullable(Type.Boolean()),
   s3_object_key: Type.String({ description: 'The source object the event came from.' }),
-  raw: Raw,
-})
+}, { description: 'One stored event of a TWAP with its TWAP\'s fields.' }))
 export type TwapHistoryRow = Static<typeof TwapHistoryRow>
 
-export const TwapHistory = Type.Object({
+export const TwapHistory = component('TwapHistory', Type.Object({
   twap_id: Type.String(),
-  rows: Type.Array(TwapHistoryRow, { description: 'Every stored event, newest first.' }),
-})
+  rows: Type.Array(TwapHistoryRow, { description: 'Every stored event, oldest first (on equal times the terminal status last).' }),
+}, { description: 'Every stored event of one TWAP.' }))
 export type TwapHistory = Static<typeof TwapHistory>

@@ -3,14 +3,14 @@ import type { Db } from '../../../../../store/db.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange } from '../../../../../store/twap-queries.ts'
 import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { openExport } from '../../../../export.ts'
-import { compactInstant, formatInstant, parseInstant } from '../../../../instant.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
+import { RANGE_RULE, parseTimeRange, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
 import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery, type ExportFormat } from '../../../../schemas/twaps.ts'
 import type { ParameterError } from '../../../../schemas/problem.ts'
 import { toTwaps } from '../../../../twap-json.ts'
 
-const MEDIA_TYPES: Record<ExportFormat, string> = {
+export const MEDIA_TYPES: Record<ExportFormat, string> = {
   json: 'application/json',
   csv: 'text/csv',
   ndjson: 'application/x-ndjson',
@@ -26,17 +26,24 @@ const FORMAT_BY_MEDIA_TYPE = new Map(Object.entries(MEDIA_TYPES).map(([format, t
 const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
   app.get('', {
     schema: {
+      operationId: 'listTwaps',
       summary: 'A wallet\'s TWAPs in a time range',
-      description: 'Rows of the wallet with start ≤ ts ≤ end (and the asset), grouped by TWAP; each TWAP is its latest row in the range (on equal times the terminal status wins); TWAPs newest first, `limit` to a page, `next_cursor` to the next. With `format=csv` or `format=ndjson` (or the matching Accept header) the whole range is streamed, one line per TWAP.',
+      description: `Rows of the wallet with start ≤ ts ≤ end (and the asset), grouped by TWAP; each TWAP is its latest row in the range (on equal times the terminal status wins); TWAPs newest first, \`limit\` to a page, \`next_cursor\` to the next. ${RANGE_RULE} With \`format=csv\` or \`format=ndjson\` (or the matching Accept header) the whole range is streamed: NDJSON one TWAP a line (with its \`events\` when latest_per_twap=false), CSV one TWAP a line, or with latest_per_twap=false one event a line with its TWAP's columns repeated. Unknown parameters answer 422.`,
       tags: ['twaps'],
       querystring: TwapsQuery,
       response: {
         200: {
           description: 'A page of TWAPs, or the export.',
+          headers: {
+            'Content-Disposition': {
+              type: 'string',
+              description: 'Exports only: `attachment; filename="twaps_<wallet>_<start>_<end>.<format>"`, naming the range served (`20250101_20251231` for whole days, the last one included).',
+            },
+          },
           content: {
             'application/json': { schema: TwapsPage },
-            'text/csv': { schema: { type: 'string', description: 'Header row, then one line per TWAP.' } },
-            'application/x-ndjson': { schema: { type: 'string', description: 'One JSON TWAP a line.' } },
+            'text/csv': { schema: { type: 'string', description: 'Header row, then one line per TWAP, or per event with latest_per_twap=false.' } },
+            'application/x-ndjson': { schema: { type: 'string', description: 'One JSON TWAP a line, as in the JSON page.' } },
           },
         },
         ...problemResponses(401, 422, 429, 503),
@@ -44,13 +51,13 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     },
   }, async (request, reply) => {
     const query = request.query
-    const { range, after, startMicros, endMicros, limit } = resolveQuery(query)
+    const { range, after, served, limit } = resolveQuery(query)
     const withEvents = query.latest_per_twap === 'false' || query.latest_per_twap === '0'
     const format = query.format ?? formatFromAccept(request.headers.accept)
 
     if (format !== 'json') {
       const stream = await openExport(db, range, after, format, withEvents)
-      const filename = `twaps_${range.wallet}_${compactInstant(startMicros)}_${compactInstant(endMicros)}.${format}`
+      const filename = `twaps_${range.wallet}_${rangeFilePart(served)}.${format}`
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
         .header('content-disposition', `attachment; filename="${filename}"`)
@@ -75,33 +82,25 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
 export default twaps
 
 /**
- * The checks no schema can make: `start` not after `end`, and a cursor issued for this
- * same query. Throws `InvalidParameters` naming each failure.
+ * The checks no schema can make: `start` not after the range's end, and a cursor issued
+ * for this same query. Throws `InvalidParameters` naming each failure.
  */
-function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePosition | null; startMicros: bigint; endMicros: bigint; limit: number } {
+function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePosition | null; served: TimeRange; limit: number } {
   const errors: ParameterError[] = []
   const limit = query.limit ?? DEFAULT_LIMIT
   // Ajv's type coercion lets `limit=1e400` through as Infinity, past the schema's maximum.
   if (!Number.isSafeInteger(limit) || limit > MAX_LIMIT) errors.push({ parameter: 'limit', message: `must be an integer from 1 to ${MAX_LIMIT}` })
-  // The schema's `instant` format has accepted both already.
-  const startMicros = parseInstant(query.start)!
-  const endMicros = parseInstant(query.end)!
-  if (startMicros > endMicros) {
-    errors.push({ parameter: 'start', message: 'must not be after end' }, { parameter: 'end', message: 'must not be before start' })
-  }
-  const range: TwapRange = {
-    wallet: query.wallet.toLowerCase(),
-    start: formatInstant(startMicros),
-    end: formatInstant(endMicros),
-    asset: query.asset ?? null,
-  }
+  const parsed = parseTimeRange(query)
+  errors.push(...parsed.errors)
+  if (!parsed.range) throw new InvalidParameters(errors)
+  const range: TwapRange = { wallet: query.wallet.toLowerCase(), ...rangeBounds(parsed.range), asset: query.asset ?? null }
   let after: PagePosition | null = null
   if (query.cursor !== undefined) {
     after = decodeCursor(query.cursor, range)
     if (!after) errors.push({ parameter: 'cursor', message: 'must be the next_cursor of a previous page of this same query (wallet, start, end, asset)' })
   }
   if (errors.length > 0) throw new InvalidParameters(errors)
-  return { range, after, startMicros, endMicros, limit }
+  return { range, after, served: parsed.range, limit }
 }
 
 /**
@@ -109,7 +108,7 @@ function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePositio
  * order); JSON when it names none of them. Parsed here because the few lines beat a
  * dependency for three media types.
  */
-function formatFromAccept(accept: string | undefined): ExportFormat {
+export function formatFromAccept(accept: string | undefined): ExportFormat {
   if (!accept) return 'json'
   let best: { format: ExportFormat; q: number } | undefined
   for (const part of accept.split(',')) {

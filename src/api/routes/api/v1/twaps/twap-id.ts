@@ -6,21 +6,29 @@ import { problemResponses } from '../../../../schemas/problem.ts'
 import { TwapHistory, TwapParams } from '../../../../schemas/twaps.ts'
 import { toHistoryRow } from '../../../../twap-json.ts'
 
-/** `GET /api/v1/twaps/:twap_id`: every stored event of one TWAP, newest first. */
+/**
+ * `GET /api/v1/twaps/:twap_id`: every stored event of one TWAP, oldest first, the order
+ * of a TWAP's `events` in the list (what a ledger reads top to bottom).
+ */
 const twapById: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
   app.get('/:twap_id', {
     schema: {
+      operationId: 'getTwap',
       summary: 'Every event of one TWAP',
-      description: 'All stored events of the TWAP, whatever their time, newest first (on equal times the terminal status first).',
+      description: 'All stored events of the TWAP, whatever their time, oldest first (on equal times the terminal status last), as the `events` of a TWAP in the list.',
       tags: ['twaps'],
       params: TwapParams,
-      response: { 200: TwapHistory, ...problemResponses(401, 404, 422, 429, 503) },
+      response: {
+        200: { description: 'The TWAP\'s events.', content: { 'application/json': { schema: TwapHistory } } },
+        ...problemResponses(401, 404, 422, 429, 503),
+      },
     },
   }, async (request, reply) => {
     const { twap_id: twapId } = request.params
     const rows = await twapHistory(db, twapId)
     if (rows.length === 0) return sendProblem(reply, 404, { detail: `No TWAP with id ${twapId}.` })
-    return { twap_id: twapId, rows: rows.map(toHistoryRow) }
+    // The store reads newest first (its index order); the answer is oldest first.
+    return { twap_id: twapId, rows: rows.reverse().map(toHistoryRow) }
   })
 }
 

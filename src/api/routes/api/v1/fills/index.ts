@@ -1,0 +1,104 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Db } from '../../../../../store/db.ts'
+import { walletFills, type FillPosition, type FillRange } from '../../../../../store/fill-queries.ts'
+import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
+import { fillPosition, openFillExport } from '../../../../fill-export.ts'
+import { toFill } from '../../../../fill-json.ts'
+import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
+import { InvalidParameters } from '../../../../plugins/errors.ts'
+import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
+import { problemResponses, type ParameterError } from '../../../../schemas/problem.ts'
+import { formatFromAccept, MEDIA_TYPES } from '../twaps/index.ts'
+
+/**
+ * `GET /api/v1/fills`: a wallet's TWAP slice fills in a time range, newest first; a page as
+ * JSON, or the whole range streamed as CSV or NDJSON.
+ */
+const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+  app.get('', {
+    schema: {
+      operationId: 'listFills',
+      summary: 'A wallet\'s TWAP slice fills in a time range',
+      description: `Fills of the wallet with start ≤ time ≤ end (and the coin, and the TWAP), newest first, \`limit\` to a page, \`next_cursor\` to the next. ${RANGE_RULE} With \`format=csv\` or \`format=ndjson\` (or the matching Accept header) the whole range is streamed, one line per fill. Unknown parameters answer 422.`,
+      tags: ['fills'],
+      querystring: FillsQuery,
+      response: {
+        200: {
+          description: 'A page of fills, or the export.',
+          headers: {
+            'Content-Disposition': {
+              type: 'string',
+              description: 'Exports only: `attachment; filename="fills_<wallet>_<start>_<end>.<format>"`, naming the range served.',
+            },
+          },
+          content: {
+            'application/json': { schema: FillsPage },
+            'text/csv': { schema: { type: 'string', description: 'Header row, then one line per fill.' } },
+            'application/x-ndjson': { schema: { type: 'string', description: 'One JSON fill a line.' } },
+          },
+        },
+        ...problemResponses(401, 422, 429, 503),
+      },
+    },
+  }, async (request, reply) => {
+    const { range, after, served, limit } = resolveFillsQuery(request.query)
+    const format = request.query.format ?? formatFromAccept(request.headers.accept)
+    if (format !== 'json') {
+      const stream = await openFillExport(db, range, after, format)
+      const filename = `fills_${range.wallet}_${rangeFilePart(served)}.${format}`
+      return reply
+        .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
+        .header('content-disposition', `attachment; filename="${filename}"`)
+        .send(stream as unknown as string)
+    }
+    const rows = await walletFills(db, range, after, limit + 1)
+    const more = rows.length > limit
+    if (more) rows.length = limit
+    const last = rows[rows.length - 1]
+    return {
+      wallet: range.wallet,
+      start: range.start,
+      end: range.end,
+      fills: rows.map(toFill),
+      next_cursor: more && last ? encodeFillCursor(fillPosition(last), range) : null,
+    }
+  })
+}
+
+export default fills
+
+// A fills cursor is the TWAP cursor's format with the fill's time and id as the position,
+// bound to a scope that no TWAP query can have, so neither kind of cursor works on the other.
+const scopeOf = (range: FillRange) => ({ wallet: range.wallet, start: range.start, end: range.end, asset: `fills ${JSON.stringify([range.coin, range.twapId])}` })
+
+function encodeFillCursor(position: FillPosition, range: FillRange): string {
+  return encodeCursor({ ts: position.time, isTerminal: false, id: position.id }, scopeOf(range))
+}
+
+function decodeFillCursor(cursor: string, range: FillRange): FillPosition | null {
+  const position = decodeCursor(cursor, scopeOf(range))
+  return position && !position.isTerminal ? { time: position.ts, id: position.id } : null
+}
+
+/** The checks no schema can make, as the TWAP endpoint makes them: `start` not after the range's end, a cursor of this query. */
+function resolveFillsQuery(query: FillsQuery): { range: FillRange; after: FillPosition | null; served: TimeRange; limit: number } {
+  const errors: ParameterError[] = []
+  const limit = query.limit ?? DEFAULT_FILLS_LIMIT
+  if (!Number.isSafeInteger(limit) || limit > MAX_FILLS_LIMIT) errors.push({ parameter: 'limit', message: `must be an integer from 1 to ${MAX_FILLS_LIMIT}` })
+  const parsed = parseTimeRange(query)
+  errors.push(...parsed.errors)
+  if (!parsed.range) throw new InvalidParameters(errors)
+  const range: FillRange = {
+    wallet: query.wallet.toLowerCase(),
+    ...rangeBounds(parsed.range),
+    coin: query.asset ?? null,
+    twapId: query.twap_id ?? null,
+  }
+  let after: FillPosition | null = null
+  if (query.cursor !== undefined) {
+    after = decodeFillCursor(query.cursor, range)
+    if (!after) errors.push({ parameter: 'cursor', message: 'must be the next_cursor of a previous page of this same query (wallet, start, end, asset, twap_id)' })
+  }
+  if (errors.length > 0) throw new InvalidParameters(errors)
+  return { range, after, served: parsed.range, limit }
+}

@@ -1,0 +1,32 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Db } from '../../../../../store/db.ts'
+import { fillTotals, NO_FILLS, twapFills, twapKnown } from '../../../../../store/fill-queries.ts'
+import { toFill } from '../../../../fill-json.ts'
+import { sendProblem } from '../../../../plugins/errors.ts'
+import { TwapFills } from '../../../../schemas/fills.ts'
+import { problemResponses } from '../../../../schemas/problem.ts'
+import { TwapParams } from '../../../../schemas/twaps.ts'
+
+/** `GET /api/v1/twaps/:twap_id/fills`: every fill of one TWAP, oldest first, with their totals. */
+const twapFillsRoute: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+  app.get('/:twap_id/fills', {
+    schema: {
+      operationId: 'getTwapFills',
+      summary: 'Every fill of one TWAP, with totals',
+      description: 'All stored slice fills of the TWAP, oldest first, and what they add up to: count, size, notional, average price, fees by token, builder fees, realized PnL. 404 when neither an event nor a fill of the TWAP is stored.',
+      tags: ['fills'],
+      params: TwapParams,
+      response: {
+        200: { description: 'The TWAP\'s fills and their totals.', content: { 'application/json': { schema: TwapFills } } },
+        ...problemResponses(401, 404, 422, 429, 503),
+      },
+    },
+  }, async (request, reply) => {
+    const { twap_id: twapId } = request.params
+    const [rows, totals] = await Promise.all([twapFills(db, twapId), fillTotals(db, [twapId])])
+    if (rows.length === 0 && !(await twapKnown(db, twapId))) return sendProblem(reply, 404, { detail: `No TWAP with id ${twapId}.` })
+    return { twap_id: twapId, fills: rows.map(toFill), totals: totals.get(twapId) ?? NO_FILLS }
+  })
+}
+
+export default twapFillsRoute

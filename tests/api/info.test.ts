@@ -1,0 +1,199 @@
+import type { AddressInfo } from 'node:net'
+import { HttpTransport, InfoClient } from '@nktkas/hyperliquid'
+import { TwapHistoryResponse } from '@nktkas/hyperliquid/api/info'
+import * as v from 'valibot'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TwapEvent } from '../../src/decode/event.ts'
+import { engine } from '../support/db.ts'
+import { OTHER_WALLET, WALLET, createTestApi, loadEvents, twapEvent, twapLifecycle, type TestApi } from '../support/api.ts'
+
+/** A wallet whose 2,500 events are spread over seconds holding seven events each. */
+const BUSY_WALLET = '0x' + '12'.repeat(20)
+/** A wallet whose TWAP id is past 2^53 (the SDK's schema takes safe integers only). */
+const BIG_ID_WALLET = '0x' + '56'.repeat(20)
+/** A wallet with 2,100 events inside one second: more than a page. */
+const BURST_WALLET = '0x' + '34'.repeat(20)
+const BUSY_START = Date.UTC(2025, 9, 1)
+
+function busyEvents(): TwapEvent[] {
+  return Array.from({ length: 2500 }, (_, i) => twapEvent({
+    twapId: String(5_000_000 + i), wallet: BUSY_WALLET,
+    ts: new Date(BUSY_START + Math.floor(i / 7) * 1000 + (i % 7) * 3).toISOString(),
+  }))
+}
+
+function burstEvents(): TwapEvent[] {
+  return Array.from({ length: 2100 }, (_, i) => twapEvent({
+    twapId: String(6_000_000 + i), wallet: BURST_WALLET, ts: new Date(BUSY_START + (i % 1000)).toISOString(),
+  }))
+}
+
+type Record = v.InferOutput<typeof TwapHistoryResponse>[number]
+
+/** Every field's path in a JSON value (`[0].state.coin`…), sorted. */
+function fieldPaths(value: unknown, path = ''): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => fieldPaths(item, `${path}[${i}]`))
+  if (value === null || typeof value !== 'object') return [path]
+  return Object.entries(value).flatMap(([key, item]) => fieldPaths(item, `${path}.${key}`)).sort()
+}
+
+describe(`POST /info on ${engine}`, () => {
+  let api: TestApi
+  let client: InfoClient
+
+  beforeAll(async () => {
+    api = await createTestApi()
+    await loadEvents(api.store.db, [
+      ...twapLifecycle('101', '2025-11-03T12:00:00Z', { asset: 'HYPE' }),
+      twapEvent({ twapId: '102', ts: '2025-11-04T09:00:00.5Z', placedAt: '2025-11-04T09:00:00.5Z', status: 'activated', sizeExecuted: '0.0', notionalExecuted: '0.0', side: 'A', reduceOnly: true }),
+      twapEvent({ twapId: '102', ts: '2025-11-04T09:01:00Z', placedAt: '2025-11-04T09:00:00.5Z', status: 'error: Insufficient margin to place order.', sizeExecuted: '0.0', notionalExecuted: '0.0', side: 'A', reduceOnly: true }),
+      twapEvent({ twapId: '104', ts: '2025-11-05T10:00:00Z', status: 'terminated', sizeExecuted: '12.5', notionalExecuted: '1131.25' }),
+      twapEvent({ twapId: '9007199254740993', wallet: BIG_ID_WALLET, status: 'terminated' }),
+      twapEvent({ twapId: '103', wallet: OTHER_WALLET }),
+    ], 'raw/twap_statuses/2025-11.parquet')
+    await loadEvents(api.store.db, busyEvents(), 'raw/twap_statuses/busy.parquet')
+    await loadEvents(api.store.db, burstEvents(), 'raw/twap_statuses/burst.parquet')
+    await api.app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = api.app.server.address() as AddressInfo
+    client = new InfoClient({ transport: new HttpTransport({ apiUrl: `http://127.0.0.1:${port}` }) })
+  })
+  afterAll(() => api?.destroy())
+
+  /**
+   * Checks an answer with the SDK's own response schema (field names, nesting, types) and
+   * that it holds no field the schema does not know, which parsing alone would drop.
+   */
+  function checked(records: unknown): Record[] {
+    expect(fieldPaths(v.parse(TwapHistoryResponse, records))).toEqual(fieldPaths(records))
+    return records as Record[]
+  }
+
+  it('answers twapHistory through Hyperliquid\'s SDK in its exact shape, mixed-case user included', async () => {
+    const records = checked(await client.twapHistory({ user: WALLET.toUpperCase().replace('0X', '0x') as `0x${string}` }))
+    expect(records).toHaveLength(5)
+    expect(records[0]).toEqual({
+      time: Date.parse('2025-11-03T12:00:00Z') / 1000,
+      state: {
+        coin: 'HYPE', executedNtl: '0.0', executedSz: '0.0', minutes: 30, randomize: true, reduceOnly: false,
+        side: 'B', sz: '100.0', timestamp: Date.parse('2025-11-03T12:00:00Z'), user: WALLET,
+      },
+      status: { status: 'activated' },
+      twapId: 101,
+    })
+    expect(records.map((r) => [r.twapId, r.status])).toEqual([
+      [101, { status: 'activated' }],
+      [101, { status: 'finished' }],
+      [102, { status: 'activated' }],
+      [102, { status: 'error', description: 'Insufficient margin to place order.' }],
+      [104, { status: 'terminated' }],
+    ])
+    expect(records[2]?.state.timestamp).toBe(Date.parse('2025-11-04T09:00:00.5Z'))
+  })
+
+  it('writes TWAP ids past 2^53 with every digit', async () => {
+    const res = await api.app.inject({ method: 'POST', url: '/info', payload: { type: 'twapHistory', user: BIG_ID_WALLET } })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toMatch(/^application\/json/)
+    expect(res.body).toMatch(/"twapId" ?: ?9007199254740993 ?}\]$/)
+  })
+
+  it('agrees with /api/v1/twaps on every event', async () => {
+    const records = checked(await client.twapHistory({ user: WALLET }))
+    const page = (await api.app.inject(`/api/v1/twaps?wallet=${WALLET}&start=2025-01-01&end=2026-01-01T00:00:00Z&latest_per_twap=false`)).json<{
+      twaps: { twap_id: string; events: { ts: string; status: string; executed: { size: string; notional: string } }[] }[]
+    }>()
+    const events = page.twaps.flatMap((t) => t.events.map((e) => [t.twap_id, Math.floor(Date.parse(e.ts) / 1000), e.executed.size, e.executed.notional]))
+    const fromInfo = records.map((r) => [String(r.twapId), r.time, r.state.executedSz, r.state.executedNtl])
+    expect(fromInfo.sort()).toEqual(events.sort())
+  })
+
+  it('takes startTime and endTime (ms, inclusive) on twapHistory', async () => {
+    const res = await api.app.inject({ method: 'POST', url: '/info', payload: {
+      type: 'twapHistory', user: WALLET, startTime: Date.parse('2025-11-03T12:30:00Z'), endTime: Date.parse('2025-11-04T09:01:00Z'),
+    } })
+    const records = checked(res.json())
+    expect(records.map((r) => [r.twapId, r.status.status])).toEqual([[101, 'finished'], [102, 'activated'], [102, 'error']])
+  })
+
+  it('pages 2,000 records at most and never splits a second, so the client loop reads each event exactly once', async () => {
+    const seen: string[] = []
+    let startTime = 0
+    let pages = 0
+    for (;;) {
+      const res = await api.app.inject({ method: 'POST', url: '/info', payload: { type: 'twapHistory', user: BUSY_WALLET, startTime } })
+      const records = checked(res.json())
+      pages++
+      expect(records.length).toBeLessThanOrEqual(2000)
+      if (records.length === 0) break
+      seen.push(...records.map((r) => `${r.twapId}/${r.status.status}`))
+      startTime = ((records.at(-1) as Record).time + 1) * 1000
+    }
+    expect(pages).toBe(3)
+    expect(seen).toHaveLength(2500)
+    expect(new Set(seen).size).toBe(2500)
+  })
+
+  it('answers a second that holds more than a page whole, so a client can get past it', async () => {
+    const res = await api.app.inject({ method: 'POST', url: '/info', payload: { type: 'twapHistory', user: BURST_WALLET, startTime: 0 } })
+    const records = checked(res.json())
+    expect(records).toHaveLength(2100)
+    expect(new Set(records.map((r) => r.time))).toEqual(new Set([BUSY_START / 1000]))
+  })
+
+  it('without a time range answers the latest 2,000 events, oldest first', async () => {
+    const records = checked(await client.twapHistory({ user: BUSY_WALLET as `0x${string}` }))
+    expect(records).toHaveLength(2000)
+    expect(records[0]?.twapId).toBe(5_000_500)
+    expect(records.at(-1)?.twapId).toBe(5_002_499)
+  })
+
+  it('answers an empty array for a wallet with no TWAPs', async () => {
+    expect(await client.twapHistory({ user: '0x' + '00'.repeat(20) as `0x${string}` })).toEqual([])
+  })
+
+  describe('answers a bad request with a 422 problem naming the field', () => {
+    const cases: [string, string | object, string, RegExp][] = [
+      ['an unsupported type', { type: 'clearinghouseState', user: WALLET }, 'type', /"clearinghouseState" is not supported; this service answers twapHistory, userTwapSliceFills, userTwapSliceFillsByTime/],
+      ['no type', { user: WALLET }, 'type', /is required/],
+      ['no user', { type: 'twapHistory' }, 'user', /is required/],
+      ['a malformed user', { type: 'twapHistory', user: '0x123' }, 'user', /0x followed by 40 hex digits/],
+      ['a fractional startTime', { type: 'twapHistory', user: WALLET, startTime: 1.5 }, 'startTime', /whole number of epoch milliseconds/],
+      ['a startTime as text', { type: 'twapHistory', user: WALLET, startTime: '1700000000000' }, 'startTime', /whole number/],
+      ['endTime before startTime', { type: 'twapHistory', user: WALLET, startTime: 10, endTime: 5 }, 'endTime', /before startTime/],
+      ['a field the type does not take', { type: 'twapHistory', user: WALLET, dex: 'xyz' }, 'dex', /is not a field of twapHistory/],
+      ['a body that is not JSON', '{"type": "twapHistory",', 'body', /must be a JSON object/],
+      ['a JSON array', '[1, 2]', 'body', /must be a JSON object/],
+    ]
+    it.each(cases)('%s', async (_name, payload, parameter, message) => {
+      const res = await api.app.inject({
+        method: 'POST', url: '/info', headers: { 'content-type': 'application/json' },
+        payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      })
+      expect(res.statusCode).toBe(422)
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
+      const problem = res.json<{ errors: { parameter: string; message: string }[] }>()
+      expect(problem.errors[0]?.parameter).toBe(parameter)
+      expect(problem.errors[0]?.message).toMatch(message)
+    })
+  })
+
+  it('reads a body sent without a JSON content type', async () => {
+    const res = await api.app.inject({ method: 'POST', url: '/info', headers: { 'content-type': 'text/plain' }, payload: JSON.stringify({ type: 'twapHistory', user: WALLET }) })
+    expect(res.statusCode).toBe(200)
+    expect(checked(res.json())).toHaveLength(5)
+  })
+})
+
+describe(`POST /info with API keys on ${engine}`, () => {
+  let api: TestApi
+  beforeAll(async () => { api = await createTestApi({ api: { apiKeys: ['secret-key'] } }) })
+  afterAll(() => api?.destroy())
+
+  it('requires a key, like the rest of the API', async () => {
+    const body = { type: 'twapHistory', user: WALLET }
+    expect((await api.app.inject({ method: 'POST', url: '/info', payload: body })).statusCode).toBe(401)
+    const res = await api.app.inject({ method: 'POST', url: '/info', payload: body, headers: { 'x-api-key': 'secret-key' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual([])
+  })
+})

@@ -1,0 +1,33 @@
+import { parse } from 'pg-connection-string'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { loadConfig } from '../../src/config.ts'
+
+describe('configuration a newcomer writes', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it('keeps sslmode=require encrypted and the certificate checked, as the driver does, without its warning on every start', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const url = loadConfig({ DATABASE_URL: 'postgres://u:p%40ss@db.example:5432/hltwap?sslmode=require' }).databaseUrl!
+    expect(new URL(url).searchParams.get('sslmode')).toBe('verify-full')
+    const config = parse(url)
+    expect(config.ssl).toBeTruthy()
+    expect(config.ssl).not.toEqual(expect.objectContaining({ rejectUnauthorized: false }))
+    expect(config.password).toBe('p@ss')
+    expect(warn).not.toHaveBeenCalled()
+    // As written, the driver would have warned.
+    parse('postgres://u@db.example/hltwap?sslmode=require')
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('SECURITY WARNING'))
+  })
+
+  it('leaves other sslmodes and a URL without sslmode as written', () => {
+    for (const url of ['postgres://u@db.example/hltwap?sslmode=verify-full', 'postgres://u@db.example/hltwap?uselibpqcompat=true&sslmode=require']) {
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url)
+    }
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/hltwap' }).databaseUrl).toBe('postgres://u@localhost/hltwap')
+  })
+
+  it('tells serve to schedule only an ETL_SCHEDULE that was given', () => {
+    expect(loadConfig({}).etl).toMatchObject({ schedule: '30 0 * * *', scheduleSet: false })
+    expect(loadConfig({ ETL_SCHEDULE: '0 1 * * *' }).etl).toMatchObject({ schedule: '0 1 * * *', scheduleSet: true })
+  })
+})

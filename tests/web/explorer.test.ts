@@ -1,0 +1,199 @@
+import { readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/api/app.ts'
+import { runEtl } from '../../src/etl/run.ts'
+import { SAMPLE_WALLETS } from '../../src/sample.ts'
+import { testConfig } from '../support/api.ts'
+import { chromiumPath, launchBrowser, noBrowserReason, pageErrors } from '../support/browser.ts'
+import { createTestStore, engine, type TestStore } from '../support/db.ts'
+
+const SAMPLE_FILE = fileURLToPath(new URL('../../samples/twap-sample.parquet', import.meta.url))
+const WALLET = SAMPLE_WALLETS[0]
+const RANGE = 'start=2025-11-01&end=2025-11-30'
+
+interface ApiTwap { twap_id: string; asset: string; events: { status: string }[] }
+
+/** Errors a page reported other than the failed requests a test provokes on purpose. */
+const unexpected = (errors: string[]) => errors.filter((e) => !/Failed to load resource: the server responded with a status of (422|503)/.test(e))
+
+describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowserReason}`, () => {
+  let store: TestStore
+  let app: FastifyInstance
+  let base: string
+  let browser: Browser
+  let twaps: ApiTwap[]
+
+  beforeAll(async () => {
+    store = await createTestStore()
+    const summary = await runEtl({ db: store.db, config: testConfig(), logger: pino({ level: 'silent' }) }, { source: { kind: 'local', paths: [SAMPLE_FILE] } })
+    expect(summary.objectsOk).toBe(1)
+    app = await buildApp({ db: store.db, config: testConfig() })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    twaps = (await app.inject(`/api/v1/twaps?wallet=${WALLET}&${RANGE}&latest_per_twap=false&limit=5000`)).json<{ twaps: ApiTwap[] }>().twaps
+    expect(twaps.length).toBeGreaterThan(10)
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await app?.close()
+    await store?.destroy()
+  })
+
+  async function openPage(path: string): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage({ acceptDownloads: true })
+    const errors = pageErrors(page)
+    await page.goto(base + path)
+    return { page, errors }
+  }
+
+  const rows = (page: Page) => page.locator('#twaps tbody tr:not(.detail)')
+
+  it('opens a shared link with its query already run, every TWAP of the range listed newest first', async () => {
+    const { page, errors } = await openPage(`/?wallet=${WALLET}&${RANGE}`)
+    await expect.poll(() => rows(page).count()).toBe(twaps.length)
+    expect(await rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-twap-id')))).toEqual(twaps.map((t) => t.twap_id))
+    expect(await page.inputValue('#wallet')).toBe(WALLET)
+    expect(await page.inputValue('#start')).toBe('2025-11-01')
+    expect(await page.locator('#results-meta').textContent()).toContain(`${twaps.length} TWAPs of ${WALLET}`)
+    expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0)
+    if (process.env.EXPLORER_SCREENSHOT) {
+      await page.setViewportSize({ width: 1280, height: 900 })
+      await page.locator('#twaps tbody tr:not(.detail) .toggle').first().click()
+      await page.screenshot({ path: process.env.EXPLORER_SCREENSHOT, fullPage: false })
+    }
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('looks up a wallet typed in upper case over a custom range and puts the query in the URL', async () => {
+    const { page, errors } = await openPage('/')
+    await page.fill('#wallet', WALLET.toUpperCase().replace('0X', '0x'))
+    await page.fill('#start', '2025-11-01')
+    await page.fill('#end', '2025-11-30')
+    expect(await page.inputValue('#preset')).toBe('custom')
+    await page.click('button[type="submit"]')
+    await expect.poll(() => rows(page).count()).toBe(twaps.length)
+    const url = new URL(page.url())
+    expect(url.searchParams.get('start')).toBe('2025-11-01')
+    expect(url.searchParams.get('end')).toBe('2025-11-30')
+    expect(url.searchParams.get('wallet')?.toLowerCase()).toBe(WALLET)
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('expands a TWAP to its events in the range, from the keyboard', async () => {
+    const { page } = await openPage(`/?wallet=${WALLET}&${RANGE}`)
+    const first = twaps[0] as ApiTwap
+    const toggle = page.locator(`tr[data-twap-id="${first.twap_id}"] .toggle`)
+    await toggle.focus()
+    await page.keyboard.press('Enter')
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true')
+    const detail = page.locator(`#twap-${first.twap_id}-detail`)
+    await expect.poll(() => detail.isVisible()).toBe(true)
+    expect(await detail.locator('.events tbody tr').count()).toBe(first.events.length)
+    expect(await detail.locator('.events .badge').allTextContents()).toEqual(first.events.map((e) => e.status))
+    await page.keyboard.press('Enter')
+    await expect.poll(() => detail.isVisible()).toBe(false)
+    await page.close()
+  })
+
+  it('loads more through the cursor until the range is exhausted', async () => {
+    const { page, errors } = await openPage(`/?wallet=${WALLET}&${RANGE}&limit=5`)
+    await expect.poll(() => rows(page).count()).toBe(5)
+    for (let shown = 5; shown < twaps.length; shown = Math.min(shown + 5, twaps.length)) {
+      await page.click('#more')
+      await expect.poll(() => rows(page).count()).toBe(Math.min(shown + 5, twaps.length))
+    }
+    expect(await page.locator('#more').isHidden()).toBe(true)
+    expect(await rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-twap-id')))).toEqual(twaps.map((t) => t.twap_id))
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('downloads the range as the CSV the API serves', async () => {
+    const { page } = await openPage(`/?wallet=${WALLET}&${RANGE}`)
+    await expect.poll(() => rows(page).count()).toBe(twaps.length)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#downloads a:text-is("CSV")')])
+    const content = await readFile(await download.path(), 'utf8')
+    const fromApi = (await app.inject(`/api/v1/twaps?wallet=${WALLET}&${RANGE}&format=csv`)).body
+    expect(content).toBe(fromApi)
+    expect(content.trim().split('\n')).toHaveLength(twaps.length + 1)
+    expect(download.suggestedFilename()).toMatch(/^twaps_0x[0-9a-f]{40}_.*\.csv$/)
+    await page.close()
+  })
+
+  it('says what is wrong with a bad wallet next to the field as it is typed, and runs nothing', async () => {
+    const { page, errors } = await openPage('/')
+    await page.fill('#wallet', '0x12345')
+    expect(await page.locator('#wallet-error').textContent()).toBe('must be 0x followed by 40 hex digits')
+    expect(await page.getAttribute('#wallet', 'aria-invalid')).toBe('true')
+    await page.click('button[type="submit"]')
+    expect(new URL(page.url()).searchParams.get('wallet')).toBeNull()
+    expect(await page.locator('#results').isHidden()).toBe(true)
+    await page.fill('#wallet', WALLET)
+    expect(await page.locator('#wallet-error').textContent()).toBe('')
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('shows the API\'s problem with a range next to its fields', async () => {
+    const { page, errors } = await openPage(`/?wallet=${WALLET}&start=2025-12-01&end=2025-11-01`)
+    await expect.poll(() => page.locator('#start-error').textContent()).toBe('must not be after end')
+    expect(await page.locator('#end-error').textContent()).toBe('must not be before start')
+    expect(unexpected(errors)).toEqual([])
+    await page.close()
+  })
+
+  it('serves the page to browsers and the JSON description to API clients, both from GET /', async () => {
+    const html = await fetch(base + '/', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } })
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(html.headers.get('content-security-policy')).toContain("script-src 'self'")
+    expect(html.headers.get('vary')).toMatch(/accept/i)
+    const json = await fetch(base + '/', { headers: { accept: 'application/json' } })
+    expect(((await json.json()) as { name: string }).name).toBe('hyperliquid-twap')
+    const any = await fetch(base + '/')
+    expect(any.headers.get('content-type')).toMatch(/^application\/json/)
+    const vendor = await fetch(base + '/assets/vendor/uPlot.esm.js')
+    expect(vendor.status).toBe(200)
+    expect(vendor.headers.get('content-type')).toMatch(/javascript/)
+    expect((await fetch(base + '/assets/vendor/package.json')).status).toBe(404)
+    expect((await fetch(base + '/assets/index.html')).status).toBe(404)
+  })
+})
+
+describe.skipIf(!chromiumPath)(`the explorer with its database down, in Chromium on ${engine}${noBrowserReason}`, () => {
+  let store: TestStore
+  let app: FastifyInstance
+  let browser: Browser
+
+  beforeAll(async () => {
+    store = await createTestStore()
+    app = await buildApp({ db: store.db, config: testConfig() })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    await store.close()
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await app?.close()
+    await store?.destroy()
+  })
+
+  it('shows a banner, not a blank page', async () => {
+    const page = await browser.newPage()
+    const errors = pageErrors(page)
+    await page.goto(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/?wallet=${WALLET}&${RANGE}`)
+    const banner = page.locator('#banner')
+    await expect.poll(() => banner.isVisible()).toBe(true)
+    expect(await banner.textContent()).toMatch(/database is unreachable/i)
+    expect(await page.locator('#wallet').inputValue()).toBe(WALLET)
+    expect(unexpected(errors)).toEqual([])
+    await page.close()
+  })
+})
