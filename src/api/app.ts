@@ -15,6 +15,7 @@ import twaps from './routes/api/v1/twaps/index.ts'
 import twapById from './routes/api/v1/twaps/twap-id.ts'
 import twapFills from './routes/api/v1/twaps/twap-fills.ts'
 import fills from './routes/api/v1/fills/index.ts'
+import coverage from './routes/api/v1/coverage/index.ts'
 import healthz from './routes/healthz.ts'
 import info from './routes/info.ts'
 import root from './routes/root.ts'
@@ -60,6 +61,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(info, { db })
   await app.register(twapFills, { prefix: '/api/v1/twaps', db })
   await app.register(fills, { prefix: '/api/v1/fills', db })
+  await app.register(coverage, { prefix: '/api/v1/coverage', db })
   return app
 }
 
