@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { engine } from '../support/db.ts'
-import { createTestApi, loadEvents, twapLifecycle, type TestApi } from '../support/api.ts'
+import { createTestApi, loadEvents, twapLifecycle, twapsUrl, WALLET, type TestApi } from '../support/api.ts'
 
 describe(`GET /api/v1/coverage, on ${engine}`, () => {
   let api: TestApi
@@ -68,5 +68,29 @@ describe(`GET /api/v1/coverage, on ${engine}`, () => {
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/)
       expect(JSON.stringify(res.json()), query).toContain(parameter)
     }
+  })
+
+  it('says in the page, the export filename and a header whether the range of an answer is complete', async () => {
+    const covered = { wallet: WALLET, start: '2025-11-03T10:00:00Z', end: '2025-11-03T10:59:59Z' }
+    const gapped = { ...covered, end: '2025-11-03T12:59:59Z' }
+
+    expect((await get(twapsUrl(covered))).json().coverage).toEqual({
+      statuses: { complete: true, missing_hours: 0 }, fills: { complete: false, missing_hours: 1 },
+    })
+    expect((await get(twapsUrl(gapped))).json().coverage.statuses).toEqual({ complete: false, missing_hours: 1 })
+
+    const whole = await get(twapsUrl({ ...covered, format: 'csv' }))
+    expect(whole.headers['x-coverage-complete']).toBe('true')
+    expect(whole.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20251103T100000Z_20251103T105959Z.csv"`)
+
+    const holed = await get(twapsUrl({ ...gapped, format: 'csv' }))
+    expect(holed.headers['x-coverage-complete']).toBe('false')
+    expect(holed.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20251103T100000Z_20251103T125959Z_incomplete.csv"`)
+    // The file itself is rows only: nothing an importer would take for a trade.
+    expect(holed.body.split('\n').filter(Boolean)).toHaveLength(1 + 2)
+
+    const fills = await get(`/api/v1/fills?${new URLSearchParams({ ...covered, format: 'ndjson' })}`)
+    expect(fills.headers['x-coverage-complete']).toBe('false')
+    expect(fills.headers['content-disposition']).toMatch(/_incomplete\.ndjson"$/)
   })
 })

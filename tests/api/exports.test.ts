@@ -30,7 +30,7 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const res = await api.app.inject(twapsUrl({ ...RANGE, format: 'csv', limit: 10 }))
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8')
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20260101.csv"`)
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20260101_incomplete.csv"`)
     const lines = res.body.split('\n')
     expect(lines.pop()).toBe('')
     expect(lines[0]).toBe(CSV_COLUMNS.join(','))
@@ -49,7 +49,7 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const res = await api.app.inject(twapsUrl({ ...RANGE, format: 'ndjson' }))
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8')
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20260101.ndjson"`)
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20260101_incomplete.ndjson"`)
     const lines = res.body.trimEnd().split('\n')
     expect(lines).toHaveLength(TWAPS + 1)
     const page = (await api.app.inject(twapsUrl({ ...RANGE, limit: 5000 }))).json<{ twaps: unknown[] }>()
@@ -99,7 +99,7 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const res = await api.app.inject(twapsUrl({ wallet: WALLET, start: '2024-01-01T06:30:00Z', end: '2024-02-01', format: 'csv' }))
     expect(res.statusCode).toBe(200)
     expect(res.body).toBe(CSV_COLUMNS.join(',') + '\n')
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20240101T063000Z_20240201.csv"`)
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20240101T063000Z_20240201_incomplete.csv"`)
     const nd = await api.app.inject(twapsUrl({ wallet: WALLET, start: '2024-01-01', end: '2024-02-01', format: 'ndjson' }))
     expect([nd.statusCode, nd.body]).toEqual([200, ''])
   })
@@ -143,12 +143,12 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
   })
 
   it('cuts an export short, without crashing, when the database goes away mid-stream', async () => {
-    // The first chunk is read with its fill totals; every later page query fails as a lost connection does.
+    // The first chunk is read with its fill totals and the range's coverage; every later page query fails as a lost connection does.
     let queries = 0
     const db = api.store.db
     const failing: Db = {
       ...db,
-      query: (sql, params) => (sql.includes('twap_fill') || queries++ === 0 ? db.query(sql, params) : Promise.reject(new Error('Connection terminated unexpectedly'))),
+      query: (sql, params) => (/twap_fill|ingest_coverage|etl_s3_ingest_log/.test(sql) || queries++ === 0 ? db.query(sql, params) : Promise.reject(new Error('Connection terminated unexpectedly'))),
     } as Db
     const app = await buildApp({ db: failing, config: testConfig() })
     try {

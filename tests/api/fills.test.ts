@@ -127,7 +127,7 @@ describe(`TWAP slice fills over the API, on ${engine}`, () => {
     const csv = await get(fillsUrl({ ...range, format: 'csv' }))
     expect(csv.statusCode).toBe(200)
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8')
-    expect(csv.headers['content-disposition']).toBe(`attachment; filename="fills_${WALLET}_20250101_20251231.csv"`)
+    expect(csv.headers['content-disposition']).toBe(`attachment; filename="fills_${WALLET}_20250101_20251231_incomplete.csv"`)
     const lines = csv.body.trimEnd().split('\n')
     expect(lines[0]).toBe('twap_id,wallet,time,coin,side,px,sz,fee,fee_token,builder_fee,closed_pnl,start_position,dir,crossed,oid,tid,hash,block_number,block_time,s3_object_key')
     expect(lines).toHaveLength(slices.length + 1)

@@ -53,6 +53,8 @@ describe(`GET /api/v1/twaps on ${engine}`, () => {
         },
       }],
       next_cursor: null,
+      // The fixture's object names no hour: it covers the hour of its rows, one of the range's 96.
+      coverage: { statuses: { complete: false, missing_hours: 95 }, fills: { complete: false, missing_hours: 96 } },
     })
   })
 

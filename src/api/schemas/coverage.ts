@@ -47,3 +47,15 @@ export const Coverage = component('Coverage', Type.Object({
   datasets: Type.Object({ statuses: DatasetCoverage, fills: DatasetCoverage }),
 }))
 export type Coverage = Static<typeof Coverage>
+
+const DatasetCompleteness = component('DatasetCompleteness', Type.Object({
+  complete: Type.Boolean({ description: 'Every hour of the range is covered and no object of the dataset is failing.' }),
+  missing_hours: Type.Integer({ minimum: 0, description: 'Hours of the range with no ingested object.' }),
+}))
+
+/** Whether the range an answer covers is complete in each dataset it draws on. */
+export const RangeCoverage = component('RangeCoverage', Type.Object({
+  statuses: DatasetCompleteness,
+  fills: DatasetCompleteness,
+}, { description: 'Whether every hour of the asked range is stored, per dataset (see GET /api/v1/coverage for the gaps).' }))
+export type RangeCoverage = Static<typeof RangeCoverage>

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { RangeParameters } from '../range.ts'
 import { component } from './component.ts'
+import { RangeCoverage } from './coverage.ts'
 import { FillTotals } from './fill-totals.ts'
 
 /**
@@ -134,6 +135,7 @@ export const TwapsPage = component('TwapsPage', Type.Object({
   end: Type.String({ format: 'date-time', description: 'Last instant served, inclusive (the last microsecond of the day when `end` was a bare date).' }),
   twaps: Type.Array(Twap, { description: 'Newest first.' }),
   next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
+  coverage: RangeCoverage,
 }, { description: 'A page of a wallet\'s TWAPs.' }))
 export type TwapsPage = Static<typeof TwapsPage>
 
