@@ -54,3 +54,25 @@ SELECT l.dataset, h.hour, l.s3_object_key
                                      span.last, interval '1 hour') AS h(hour)
  WHERE span.first IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM ingest_coverage c WHERE c.dataset = l.dataset AND c.s3_object_key = l.s3_object_key);
+
+-- Whether each TWAP's fills add up to what its latest status says it executed, decided at
+-- ingest for the TWAPs an object touches (see src/store/reconcile.ts). `reconciled` is null
+-- while it cannot be decided: the TWAP still running, or its fills not covered over its life.
+CREATE TABLE twap_reconciliation (
+  twap_id           TEXT PRIMARY KEY,
+  wallet            TEXT        NOT NULL,
+  reconciled        BOOLEAN,
+  terminal          BOOLEAN     NOT NULL,
+  first_hour        TIMESTAMPTZ NOT NULL,
+  last_hour         TIMESTAMPTZ NOT NULL,
+  executed_size     NUMERIC,
+  executed_notional NUMERIC,
+  filled_size       NUMERIC     NOT NULL,
+  filled_notional   NUMERIC     NOT NULL,
+  fills_count       INTEGER     NOT NULL,
+  computed_at       TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- The undecided terminal TWAPs whose life overlaps hours of fills that just arrived.
+CREATE INDEX twap_reconciliation_undecided ON twap_reconciliation (last_hour, first_hour) WHERE reconciled IS NULL AND terminal;
+CREATE INDEX twap_reconciliation_unreconciled ON twap_reconciliation (wallet) WHERE reconciled = false;

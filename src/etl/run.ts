@@ -10,6 +10,7 @@ import { createS3Client, describeS3Error, downloadObject, headObject, isIngestib
 import { listLocalFiles } from '../source/local.ts'
 import { recordCoverage } from '../store/coverage.ts'
 import type { Db } from '../store/db.ts'
+import { reconcileObject } from '../store/reconcile.ts'
 import { isDatabaseUnavailable } from '../store/unavailable.ts'
 import { isSampleKey, loggedSampleKeys, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
 import { DATASETS, type Dataset } from './datasets.ts'
@@ -321,6 +322,7 @@ async function ingestObject(
       result.durationMs = Math.round(performance.now() - started)
       await recordIngest(tx, logEntry(dataset, object, result))
       await recordCoverage(tx, dataset.name, object.key)
+      await reconcileObject(tx, dataset.name, object.key)
     }).catch((err: unknown) => {
       sample.giveBack(sampleKeys)
       throw err

@@ -126,6 +126,9 @@ export const Twap = component('Twap', Type.Object({
   raw: Raw,
   events: Type.Optional(Type.Array(TwapEvent, { description: 'Only with latest_per_twap=false: every event in the range, oldest first.' })),
   fills: Type.Optional(FillTotals),
+  reconciled: Type.Union([Type.Boolean(), Type.Null()], {
+    description: 'Whether its fills add up to its executed size and notional (rounded to the decimals its status shows): true or false once its latest status is terminal and fills cover every hour of its life, null until then.',
+  }),
 }, { description: 'A TWAP, summarised by its latest event in the range.' }))
 export type Twap = Static<typeof Twap>
 
