@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { readCoverage } from '../../src/store/coverage.ts'
+import { loadEvents, loadFills, twapLifecycle, WALLET } from '../support/api.ts'
 import { engine } from '../support/db.ts'
+import type { SourceFill } from '../support/lz4.ts'
 import { oneTwap, useEtlHarness } from './harness.ts'
 
 const HOUR = 3_600_000
@@ -86,5 +88,37 @@ describe(`coverage maintained by the ingest, on ${engine}`, () => {
     await h.run()
 
     expect(await hoursOf(key)).toEqual(expected(first + 48 * HOUR, last + 48 * HOUR))
+  })
+
+  let tids = 1n
+  const slice = (twapId: string, sz: string): [string, SourceFill] => [WALLET, {
+    coin: 'SOL', px: '90.5', sz, side: 'B', time: Date.parse('2025-11-03T10:05:00Z'), startPosition: '0.0', dir: 'Open Long', closedPnl: '0.0',
+    hash: '0x' + '0'.repeat(64), oid: 7_000n + tids, crossed: true, fee: '0.01', tid: tids++, feeToken: 'USDC', twapId: BigInt(twapId),
+  }]
+
+  it('hl-twap check exits 0 when every hour is covered and every TWAP reconciles', async () => {
+    await loadEvents(h.db, twapLifecycle('1', '2025-11-03T10:00:00Z'), 'hourly/2025/11/03/10/part-0.parquet')
+    await loadFills(h.db, [slice('1', '60.0'), slice('1', '40.0')], 'node_fills_by_block/hourly/20251103/10.lz4')
+
+    const result = await h.cli(['check'])
+
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toContain('unreconciled TWAPs: 0')
+    expect(result.stdout).toContain('complete: no gaps')
+  })
+
+  it('hl-twap check lists a gap and a TWAP whose fills sum to less than it executed, and exits 1', async () => {
+    await loadEvents(h.db, [...twapLifecycle('1', '2025-11-03T10:00:00Z'), ...twapLifecycle('2', '2025-11-03T10:00:00Z')], 'hourly/2025/11/03/10/part-0.parquet')
+    await loadEvents(h.db, twapLifecycle('3', '2025-11-03T12:00:00Z'), 'hourly/2025/11/03/12/part-0.parquet')
+    await loadFills(h.db, [slice('1', '100.0'), slice('2', '90.0')], 'node_fills_by_block/hourly/20251103/10.lz4')
+
+    const result = await h.cli(['check'])
+
+    expect(result.code, result.stdout).toBe(1)
+    expect(result.stdout).toContain('  gap: 2025-11-03T11:00:00.000Z to 2025-11-03T11:00:00.000Z (1 hour(s))')
+    expect(result.stdout).toContain('unreconciled TWAPs: 1')
+    expect(result.stdout).toContain(`  2 ${WALLET} (ended 2025-11-03T10:00:00Z): executed 100.0 for 9050.0, filled 90.0 for 8145.00 in 1 fill(s)`)
+    // Only the fills: their one hour is covered, but TWAP 2 still fails the check.
+    expect((await h.cli(['check', '--dataset', 'fills'])).code).toBe(1)
   })
 })
