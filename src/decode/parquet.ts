@@ -6,6 +6,7 @@
 
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet'
 import type { AsyncBuffer, ColumnData, Compressors, DecodedArray, FileMetaData, ParquetParsers, SchemaElement } from 'hyparquet'
+import { parquetHeader } from 'hyparquet/src/column.js'
 import { compressors as hyparquetCompressors } from 'hyparquet-compressors'
 import type { RejectedRow, TwapEvent } from './event.ts'
 import { normalizeTime, ParquetTimestamp } from './time.ts'
@@ -89,6 +90,7 @@ export async function* decodeParquet(
     if (groupRows === 0) continue
     let columns: Map<string, DecodedArray>
     try {
+      await checkPageHeaders(file, metadata, g)
       columns = await readRowGroup(file, metadata, decodeUtf8, groupStart, groupEnd)
     } catch (error) {
       throw new Error(
@@ -158,6 +160,86 @@ function unscaledDecimals(metadata: FileMetaData): {
   }
   if (decimalScales.size === 0) return { metadata, decimalScales, utf8: true }
   return { metadata: { ...metadata, schema }, decimalScales, utf8: decodeUtf8 }
+}
+
+/** Bytes of a column chunk the header walk reads at once, so a huge chunk is never held whole twice. */
+const HEADER_WINDOW = 64 * 1024
+
+/**
+ * Walks every page header of row group `g` before hyparquet decodes it, and throws naming
+ * the column and byte of the first damaged one. hyparquet trusts page headers: a header
+ * with a field missing (a flipped bit in its thrift bytes) makes it read levels from
+ * offset `undefined`, which loops forever on one byte and blocks the whole process, and
+ * other damage makes it throw from deep inside. Each data page must say how many values
+ * it holds, with what encoding, in a size that fits the chunk, and the pages must add up
+ * to the chunk's value count: then hyparquet's loops end.
+ */
+async function checkPageHeaders(file: AsyncBuffer, metadata: FileMetaData, g: number): Promise<void> {
+  const group = metadata.row_groups[g]!
+  for (const column of group.columns) {
+    const meta = column.meta_data
+    if (!meta) throw new Error(`row group ${g} has a column chunk without metadata`)
+    const name = meta.path_in_schema.join('.')
+    const dictionary = meta.dictionary_page_offset === undefined ? undefined : Number(meta.dictionary_page_offset)
+    const start = dictionary !== undefined && dictionary > 0 && dictionary < Number(meta.data_page_offset) ? dictionary : Number(meta.data_page_offset)
+    const end = start + Number(meta.total_compressed_size)
+    const fail = (at: number, what: string): never => {
+      throw new Error(`damaged page header in column ${name} at byte ${at}: ${what}`)
+    }
+    if (!(start >= 4 && end <= file.byteLength - 8 && end > start)) fail(start, `column chunk [${start}, ${end}) lies outside the file`)
+    let values = 0
+    for (let at = start; at < end;) {
+      let reader = { view: new DataView(await file.slice(at, Math.min(end, at + HEADER_WINDOW))), offset: 0 }
+      let header: ReturnType<typeof parquetHeader>
+      try {
+        header = parquetHeader(reader)
+      } catch (error) {
+        // A header with large statistics can reach past the window: read the rest of the chunk.
+        if (at + HEADER_WINDOW >= end) fail(at, messageOf(error))
+        reader = { view: new DataView(await file.slice(at, end)), offset: 0 }
+        try {
+          header = parquetHeader(reader)
+        } catch (retryError) {
+          fail(at, messageOf(retryError))
+        }
+      }
+      const size = header!.compressed_page_size
+      if (!isCount(size) || !isCount(header!.uncompressed_page_size)) fail(at, 'no valid page size')
+      const next = at + reader.offset + size
+      if (next > end) fail(at, `a ${size}-byte page overruns the column chunk`)
+      switch (header!.type) {
+        case 'DICTIONARY_PAGE':
+          if (!isCount(header!.dictionary_page_header?.num_values)) fail(at, 'dictionary page without a value count')
+          break
+        case 'DATA_PAGE': {
+          const page = header!.data_page_header
+          if (!page || !isCount(page.num_values) || page.encoding === undefined) fail(at, 'data page without a value count or encoding')
+          values += page!.num_values
+          break
+        }
+        case 'DATA_PAGE_V2': {
+          const page = header!.data_page_header_v2
+          if (!page || !isCount(page.num_values) || !isCount(page.num_nulls) || !isCount(page.num_rows) || page.encoding === undefined ||
+            !isCount(page.definition_levels_byte_length) || !isCount(page.repetition_levels_byte_length) ||
+            page.num_nulls > page.num_values || page.definition_levels_byte_length + page.repetition_levels_byte_length > size) {
+            fail(at, 'data page (v2) with missing or inconsistent counts')
+          }
+          values += page!.num_values
+          break
+        }
+        case 'INDEX_PAGE':
+          break
+        default:
+          fail(at, `unknown page type ${String(header!.type)}`)
+      }
+      at = next
+    }
+    if (values !== Number(meta.num_values)) fail(start, `its pages hold ${values} values, the footer says ${meta.num_values}`)
+  }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
 
 /** Every column of rows [rowStart, rowEnd), one array per top-level column, by name. */

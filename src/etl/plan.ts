@@ -1,13 +1,7 @@
+import type { SourceObject } from '../source/object.ts'
 import type { LoggedObject } from '../store/ingest-log.ts'
 
-/** An object the ETL may ingest: from S3, or a local file when `path` is set. */
-export interface SourceObject {
-  key: string
-  size: number
-  etag: string | null
-  lastModified: Date
-  path?: string
-}
+export type { SourceObject }
 
 /** Why an object is to be fetched. */
 export type FetchReason = 'new' | 'changed' | 'retry' | 'forced'

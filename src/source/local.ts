@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
-import type { SourceObject } from '../etl/plan.ts'
+import type { SourceObject } from './object.ts'
 
 /**
  * The data files named on the command line: files as given, directories searched

@@ -1,8 +1,10 @@
-import { createWriteStream } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
 import { stat, unlink } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { crc32 } from 'node:zlib'
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -130,6 +132,11 @@ export type DownloadTarget = Pick<RemoteObject, 'key' | 'size'> & { etag?: strin
  * `attempts` tries (default 5) with exponential backoff and full jitter, resuming from
  * the bytes already on disk with a Range request — the requester pays for every byte
  * sent twice. On final failure the partial file is removed.
+ *
+ * A body is kept only when it matches what S3 says of the object: the MD5 a plain ETag is,
+ * and the CRC32, SHA-1 or SHA-256 checksum S3 sends with a whole-object answer (other
+ * algorithms the SDK checks itself on a whole-object answer). A mismatch discards the
+ * file and downloads the object again from its first byte, within the same attempts.
  */
 export async function downloadObject(
   client: S3Client,
@@ -140,16 +147,26 @@ export async function downloadObject(
 ): Promise<void> {
   const attempts = Math.max(1, opts.attempts ?? 5)
   const where = `s3://${s3.bucket}/${object.key}`
+  const announced: Announced = {}
+  // After a body that failed its checksum nothing on disk can be trusted: start over.
+  let fresh = true
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        await fetchRemainder(client, s3, object, destPath, attempt > 1, opts)
+        const resume = !fresh
+        fresh = false
+        await fetchRemainder(client, s3, object, destPath, resume, opts, announced)
         const written = (await stat(destPath)).size
         if (written !== object.size) throw new IncompleteBodyError(`got ${written} of ${object.size} bytes`)
+        await verifyBody(destPath, object, announced)
         return
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? err
         if (err instanceof ObjectChangedError) throw err
+        if (err instanceof CorruptBodyError || /checksum mismatch/i.test((err as Error).message ?? '')) {
+          fresh = true
+          await unlink(destPath).catch(() => undefined)
+        }
         if (attempt >= attempts || !isTransient(err)) {
           throw new DownloadError(`download of ${where} failed after ${attempt} attempt(s): ${describeS3Error(err)}`, { cause: err })
         }
@@ -170,6 +187,59 @@ class IncompleteBodyError extends Error {
   override name = 'IncompleteBodyError'
 }
 
+/** The bytes on disk are the right length but not the object's: a bit flipped on the way. */
+class CorruptBodyError extends Error {
+  override name = 'CorruptBodyError'
+}
+
+/** Whole-object checksums S3 sent (base64), for the algorithms verified here. */
+interface Announced {
+  crc32?: string
+  sha1?: string
+  sha256?: string
+}
+
+/**
+ * Checks the downloaded file against the MD5 of a plain ETag (32 hex digits; a multipart
+ * ETag, `…-N`, is no MD5 of the body) and the checksums S3 announced. Read back from disk,
+ * so what is checked is what will be decoded, however many resumed attempts wrote it.
+ */
+async function verifyBody(path: string, object: DownloadTarget, announced: Announced): Promise<void> {
+  const etag = unquote(object.etag).toLowerCase()
+  const md5 = /^[0-9a-f]{32}$/.test(etag) ? createHash('md5') : undefined
+  const sha1 = announced.sha1 ? createHash('sha1') : undefined
+  const sha256 = announced.sha256 ? createHash('sha256') : undefined
+  let crc = 0
+  if (!md5 && !sha1 && !sha256 && !announced.crc32) return
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    md5?.update(chunk)
+    sha1?.update(chunk)
+    sha256?.update(chunk)
+    if (announced.crc32) crc = crc32(chunk, crc)
+  }
+  const mismatch = (what: string, got: string, want: string): never => {
+    throw new CorruptBodyError(`the body does not match its ${what} (got ${got}, S3 says ${want})`)
+  }
+  if (md5) {
+    const got = md5.digest('hex')
+    if (got !== etag) mismatch('MD5 (the ETag)', got, etag)
+  }
+  if (announced.crc32) {
+    const bytes = Buffer.alloc(4)
+    bytes.writeUInt32BE(crc >>> 0)
+    const got = bytes.toString('base64')
+    if (got !== announced.crc32) mismatch('CRC32 checksum', got, announced.crc32)
+  }
+  if (sha1 && announced.sha1) {
+    const got = sha1.digest('base64')
+    if (got !== announced.sha1) mismatch('SHA-1 checksum', got, announced.sha1)
+  }
+  if (sha256 && announced.sha256) {
+    const got = sha256.digest('base64')
+    if (got !== announced.sha256) mismatch('SHA-256 checksum', got, announced.sha256)
+  }
+}
+
 /**
  * One GET: the whole object, or — when `resume` — the rest of it after the bytes a broken
  * attempt left on disk. Those bytes are a prefix of the same version, since every GET is
@@ -182,6 +252,7 @@ async function fetchRemainder(
   destPath: string,
   resume: boolean,
   opts: { signal?: AbortSignal; onBytes?: (n: number) => void },
+  announced: Announced,
 ): Promise<void> {
   const onDisk = resume ? await stat(destPath).then((s) => s.size, () => 0) : 0
   if (onDisk === object.size && onDisk > 0) return
@@ -195,6 +266,7 @@ async function fetchRemainder(
       RequestPayer: payer(s3),
       IfMatch: object.etag ? `"${unquote(object.etag)}"` : undefined,
       Range: offset > 0 ? `bytes=${offset}-` : undefined,
+      ChecksumMode: 'ENABLED',
     }), { abortSignal: opts.signal })
   } catch (err) {
     if (errorName(err) === 'PreconditionFailed' || statusOf(err) === 412) {
@@ -212,9 +284,18 @@ async function fetchRemainder(
   // A server that ignores Range answers 200 with the whole object: start the file over.
   const resumed = offset > 0 && out.$metadata.httpStatusCode === 206
   const total = resumed ? Number(out.ContentRange?.split('/')[1]) : out.ContentLength
+  // The GET was conditional on the listed ETag, so a length other than the listed one is a
+  // body cut short (or padded) on the way, not a new version: worth another attempt.
   if (total !== undefined && Number.isFinite(total) && total !== object.size) {
     body.destroy()
-    throw new ObjectChangedError(`${where} is ${total} bytes, but ${object.size} were listed; run again to pick up the new version`)
+    throw new IncompleteBodyError(`S3 announced ${total} bytes of ${object.size}`)
+  }
+  // A checksum of a whole-object answer covers the whole object; a composite one (`…-N`) does not.
+  if (!resumed && out.ChecksumType !== 'COMPOSITE') {
+    const whole = (value: string | undefined) => (value && !/-\d+$/.test(value) ? value : undefined)
+    announced.crc32 = whole(out.ChecksumCRC32) ?? announced.crc32
+    announced.sha1 = whole(out.ChecksumSHA1) ?? announced.sha1
+    announced.sha256 = whole(out.ChecksumSHA256) ?? announced.sha256
   }
   const onBytes = opts.onBytes
   await pipeline(
@@ -232,7 +313,7 @@ async function fetchRemainder(
 
 /** Failures worth another attempt: network breaks, timeouts, throttling and 5xx. */
 function isTransient(err: unknown): boolean {
-  if (err instanceof IncompleteBodyError) return true
+  if (err instanceof IncompleteBodyError || err instanceof CorruptBodyError) return true
   const e = err as { name?: string; code?: string; message?: string; $retryable?: unknown }
   const status = statusOf(err)
   if (status !== undefined && (status >= 500 || status === 429)) return true

@@ -70,3 +70,54 @@ export async function twapHistoryFrom(db: Queryable, wallet: string, from: strin
 export async function twapHistoryLatest(db: Queryable, wallet: string, limit: number): Promise<InfoRow[]> {
   return (await db.query<InfoRow>(TWAP_HISTORY_LATEST, [wallet, limit])).rows
 }
+
+// A slice fill as Hyperliquid's `userTwapSliceFills` writes it: `{fill, twapId}`, the fill
+// being the node's own object with every field and digit it had. With aggregation, the
+// fills one order made at one instant (a taker sweeping several makers) become one: sizes,
+// fees and PnL summed, the price their size-weighted mean, the other fields the first's.
+const FILL_RECORD = `
+  json_build_object('fill', fill, 'twapId', twap_id::numeric)::text AS json,
+  floor(extract(epoch FROM time) * 1000)::bigint::text AS time_ms`
+
+const FILLS = `
+  SELECT raw_payload AS fill, twap_id, time, id FROM twap_fill WHERE wallet = $1
+     AND time >= $2::timestamptz AND time < $3::timestamptz`
+
+const AGGREGATED_FILLS = `
+  SELECT (array_agg(raw_payload ORDER BY tid::numeric))[1] || jsonb_strip_nulls(jsonb_build_object(
+           'px', trim_scale(sum(px * sz) / NULLIF(sum(sz), 0))::text,
+           'sz', trim_scale(sum(sz))::text,
+           'fee', trim_scale(sum(fee))::text,
+           'closedPnl', trim_scale(sum(closed_pnl))::text,
+           'builderFee', trim_scale(sum(builder_fee))::text)) AS fill,
+         twap_id, time, min(id) AS id
+    FROM twap_fill WHERE wallet = $1
+     AND time >= $2::timestamptz AND time < $3::timestamptz
+   GROUP BY twap_id, oid, time`
+
+const FILLS_FROM = (source: string) => `
+  SELECT ${FILL_RECORD} FROM (${source}) f ORDER BY time, id LIMIT $4`
+
+const FILLS_LATEST = `
+  SELECT ${FILL_RECORD} FROM (
+    SELECT raw_payload AS fill, twap_id, time, id
+      FROM twap_fill WHERE wallet = $1
+     ORDER BY time DESC, id DESC
+     LIMIT $2) f
+   ORDER BY time DESC, id DESC`
+
+const FILLS_FROM_PLAIN = FILLS_FROM(FILLS)
+const FILLS_FROM_AGGREGATED = FILLS_FROM(AGGREGATED_FILLS)
+
+/**
+ * A wallet's TWAP slice fills in `[from, to)` (ISO-8601 or `infinity`), oldest first, at
+ * most `limit` (null: all), each order's fills of one instant merged when `aggregate`.
+ */
+export async function sliceFillsFrom(db: Queryable, wallet: string, from: string, to: string, limit: number | null, aggregate: boolean): Promise<InfoRow[]> {
+  return (await db.query<InfoRow>(aggregate ? FILLS_FROM_AGGREGATED : FILLS_FROM_PLAIN, [wallet, from, to, limit])).rows
+}
+
+/** A wallet's latest `limit` TWAP slice fills, newest first. */
+export async function sliceFillsLatest(db: Queryable, wallet: string, limit: number): Promise<InfoRow[]> {
+  return (await db.query<InfoRow>(FILLS_LATEST, [wallet, limit])).rows
+}

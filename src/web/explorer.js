@@ -217,6 +217,7 @@ function twapRows(twap) {
     cell(twap.executed.size ?? '—', 'num'),
     cell(twap.executed.notional ?? '—', 'num'),
     cell(twap.avg_price ?? '—', 'num'),
+    cell(twap.fills ? `${twap.fills.count} · ${fees(twap.fills.fees)}` : '—', 'num'),
     cell(time(twap.created_at)),
     cell(time(twap.latest_ts)),
     cell(twap.duration_minutes === null ? '—' : String(twap.duration_minutes), 'num'),
@@ -226,21 +227,24 @@ function twapRows(twap) {
   detail.className = 'detail'
   detail.id = detailId
   detail.hidden = true
-  const detailCell = element('td', { colspan: '12' })
+  const detailCell = element('td', { colspan: '13' })
   detail.append(detailCell)
   toggle.addEventListener('click', () => {
     const open = toggle.getAttribute('aria-expanded') !== 'true'
     toggle.setAttribute('aria-expanded', String(open))
     toggle.textContent = open ? '▾' : '▸'
     detail.hidden = !open
-    if (open && !detailCell.hasChildNodes()) detailCell.append(...twapDetail(twap))
+    if (open && !detailCell.hasChildNodes()) {
+      detailCell.append(...twapDetail(twap))
+      void showFills(twap, detailCell)
+    }
   })
   return [row, detail]
 }
 
 function twapDetail(twap) {
   const events = twap.events ?? []
-  const table = element('table', { class: 'events' })
+  const table = element('table', { class: 'events event-list' })
   table.append(element('caption', { class: 'visually-hidden' }, `Events of TWAP ${twap.twap_id} in the range, oldest first`))
   const head = element('tr', {}, ...['Time', 'Status', 'Executed', 'Notional', 'Avg price'].map((label) => element('th', { scope: 'col' }, label)))
   table.append(element('thead', {}, head))
@@ -260,15 +264,59 @@ function twapDetail(twap) {
   ]
 }
 
+/** The TWAP's slice fills, read when its row is first opened, with their totals. */
+async function showFills(twap, container) {
+  const section = element('div', { class: 'fills', 'aria-live': 'polite' }, element('p', { class: 'meta' }, 'Loading fills…'))
+  container.append(section)
+  let body
+  try {
+    body = await getJson(`/api/v1/twaps/${encodeURIComponent(twap.twap_id)}/fills`)
+  } catch (error) {
+    if (!(error instanceof Problem)) throw error
+    section.replaceChildren(element('p', { class: 'meta' }, error.status === 404 ? 'No fills stored for this TWAP.' : error.message))
+    return
+  }
+  if (body.fills.length === 0) {
+    section.replaceChildren(element('h3', {}, 'Fills (0)'), element('p', { class: 'meta' }, 'No fills of this TWAP are loaded.'))
+    return
+  }
+  const table = element('table', { class: 'events fills-table' })
+  table.append(element('caption', { class: 'visually-hidden' }, `Fills of TWAP ${twap.twap_id}, oldest first`))
+  table.append(element('thead', {}, element('tr', {}, ...['Time', 'Side', 'Price', 'Size', 'Fee', 'Realized PnL', 'Direction', 'Trade id']
+    .map((label) => element('th', { scope: 'col' }, label)))))
+  const rows = element('tbody')
+  for (const fill of body.fills) {
+    rows.append(element('tr', {},
+      cell(time(fill.time)), cell(fill.side === 'B' ? 'Buy' : fill.side === 'A' ? 'Sell' : (fill.side ?? '—')),
+      cell(fill.px, 'num'), cell(fill.sz, 'num'), cell(fill.fee === null ? '—' : `${fill.fee} ${fill.fee_token ?? ''}`.trim(), 'num'),
+      cell(fill.closed_pnl ?? '—', 'num'), cell(fill.dir ?? '—'), cell(fill.tid)))
+  }
+  table.append(rows)
+  const totals = body.totals
+  section.replaceChildren(
+    element('h3', {}, `Fills (${totals.count})`),
+    table,
+    element('p', { class: 'meta' }, `Total ${totals.size} at ${totals.avg_price ?? '—'} = ${totals.notional} · fees ${fees(totals.fees)}` +
+      ` · builder fees ${totals.builder_fee} · realized PnL ${totals.closed_pnl}`),
+  )
+}
+
+/** Fees by token, `0.04 USDC + 0.001 HYPE`. */
+function fees(list) {
+  return list.length === 0 ? 'no fees' : list.map((f) => `${f.amount} ${f.token ?? ''}`.trim()).join(' + ')
+}
+
 function renderDownloads(query) {
   const base = { wallet: query.wallet, start: query.start, end: query.end, asset: query.asset }
   const links = [
-    ['CSV', { ...base, format: 'csv' }],
-    ['CSV, every event', { ...base, format: 'csv', latest_per_twap: 'false' }],
-    ['NDJSON', { ...base, format: 'ndjson' }],
+    ['CSV', '/api/v1/twaps', { ...base, format: 'csv' }],
+    ['CSV, every event', '/api/v1/twaps', { ...base, format: 'csv', latest_per_twap: 'false' }],
+    ['NDJSON', '/api/v1/twaps', { ...base, format: 'ndjson' }],
+    ['Fills CSV', '/api/v1/fills', { ...base, format: 'csv' }],
+    ['Fills NDJSON', '/api/v1/fills', { ...base, format: 'ndjson' }],
   ]
-  $('downloads').replaceChildren(...links.map(([label, params]) =>
-    element('a', { href: apiUrl('/api/v1/twaps', params), download: '' }, label)))
+  $('downloads').replaceChildren(...links.map(([label, path, params]) =>
+    element('a', { href: apiUrl(path, params), download: '' }, label)))
 }
 
 // ---- small DOM helpers

@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net'
 import { HttpTransport, InfoClient } from '@nktkas/hyperliquid'
-import { TwapHistoryResponse } from '@nktkas/hyperliquid/api/info'
+import { TwapHistoryResponse, UserTwapSliceFillsResponse } from '@nktkas/hyperliquid/api/info'
 import * as v from 'valibot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TwapEvent } from '../../src/decode/event.ts'
 import { engine } from '../support/db.ts'
-import { OTHER_WALLET, WALLET, createTestApi, loadEvents, twapEvent, twapLifecycle, type TestApi } from '../support/api.ts'
+import { OTHER_WALLET, WALLET, createTestApi, loadEvents, loadFills, twapEvent, twapLifecycle, type TestApi } from '../support/api.ts'
+import { makeFills, type SourceFill } from '../support/lz4.ts'
 
 /** A wallet whose 2,500 events are spread over seconds holding seven events each. */
 const BUSY_WALLET = '0x' + '12'.repeat(20)
@@ -28,7 +29,7 @@ function burstEvents(): TwapEvent[] {
   }))
 }
 
-type Record = v.InferOutput<typeof TwapHistoryResponse>[number]
+type HistoryRecord = v.InferOutput<typeof TwapHistoryResponse>[number]
 
 /** Every field's path in a JSON value (`[0].state.coin`…), sorted. */
 function fieldPaths(value: unknown, path = ''): string[] {
@@ -63,9 +64,9 @@ describe(`POST /info on ${engine}`, () => {
    * Checks an answer with the SDK's own response schema (field names, nesting, types) and
    * that it holds no field the schema does not know, which parsing alone would drop.
    */
-  function checked(records: unknown): Record[] {
+  function checked(records: unknown): HistoryRecord[] {
     expect(fieldPaths(v.parse(TwapHistoryResponse, records))).toEqual(fieldPaths(records))
-    return records as Record[]
+    return records as HistoryRecord[]
   }
 
   it('answers twapHistory through Hyperliquid\'s SDK in its exact shape, mixed-case user included', async () => {
@@ -126,7 +127,7 @@ describe(`POST /info on ${engine}`, () => {
       expect(records.length).toBeLessThanOrEqual(2000)
       if (records.length === 0) break
       seen.push(...records.map((r) => `${r.twapId}/${r.status.status}`))
-      startTime = ((records.at(-1) as Record).time + 1) * 1000
+      startTime = ((records.at(-1) as HistoryRecord).time + 1) * 1000
     }
     expect(pages).toBe(3)
     expect(seen).toHaveLength(2500)
@@ -195,5 +196,118 @@ describe(`POST /info with API keys on ${engine}`, () => {
     const res = await api.app.inject({ method: 'POST', url: '/info', payload: body, headers: { 'x-api-key': 'secret-key' } })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual([])
+  })
+})
+
+/** A wallet with 25,000 TWAP slice fills, three to a millisecond, ids within 2^53 (the SDK's schema takes safe integers only). */
+const FILLS_WALLET = '0x' + '78'.repeat(20)
+const FILLS_START = Date.UTC(2025, 9, 27, 6)
+
+function walletFills(): [string, SourceFill][] {
+  return makeFills({ wallets: [FILLS_WALLET], count: 25_000, twapShare: 1, twapIds: [1_305_284n, 1_305_285n], seed: 11, start: FILLS_START })
+    .map(([user, fill], i) => [user, { ...fill, time: FILLS_START + Math.floor(i / 3), tid: 1_000_000_000_000n + BigInt(i), oid: 2_000_000_000_000n + BigInt(i) }])
+}
+
+type SliceFill = v.InferOutput<typeof UserTwapSliceFillsResponse>[number]
+
+describe(`POST /info slice fills on ${engine}`, () => {
+  let api: TestApi
+  let client: InfoClient
+  const fills = walletFills()
+  // One order's sweep of three makers at one instant, to aggregate; and a fill with ids past 2^53 and the optional fields.
+  const sweep: [string, SourceFill][] = [0, 1, 2].map((i) => [OTHER_WALLET, {
+    ...(fills[0] as [string, SourceFill])[1], time: FILLS_START - 5000, oid: 42n, tid: 500n + BigInt(i), px: ['10.0', '10.5', '11'][i]!, sz: ['1', '2', '1.5'][i]!,
+    fee: '0.01', closedPnl: '0.5', twapId: 77n,
+  }])
+  const big: [string, SourceFill] = [OTHER_WALLET, {
+    ...(fills[1] as [string, SourceFill])[1], time: FILLS_START - 1000, oid: 9_007_199_254_740_993n, tid: 990_908_538_720_549_123n, twapId: 78n,
+    builderFee: '0.002', cloid: '0x00000000000000000000000000000001',
+  }]
+
+  beforeAll(async () => {
+    api = await createTestApi()
+    await loadFills(api.store.db, [...sweep, big, ...fills], 'node_fills_by_block/hourly/20251027/6.lz4', 50)
+    await api.app.listen({ port: 0, host: '127.0.0.1' })
+    client = new InfoClient({ transport: new HttpTransport({ apiUrl: `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}` }) })
+  })
+  afterAll(() => api?.destroy())
+
+  function checkedFills(records: unknown): SliceFill[] {
+    expect(fieldPaths(v.parse(UserTwapSliceFillsResponse, records))).toEqual(fieldPaths(records))
+    return records as SliceFill[]
+  }
+
+  it('walks 25,000 slice fills with the SDK\'s loop by time, each exactly once, in Hyperliquid\'s shape', async () => {
+    const seen: number[] = []
+    let startTime = 0
+    let responses = 0
+    for (;;) {
+      const page = checkedFills(await client.userTwapSliceFillsByTime({ user: FILLS_WALLET as `0x${string}`, startTime }))
+      responses++
+      expect(page.length).toBeLessThanOrEqual(2000)
+      if (page.length === 0) break
+      seen.push(...page.map((r) => r.fill.tid))
+      startTime = (page.at(-1) as SliceFill).fill.time + 1
+    }
+    expect(responses).toBeGreaterThan(12)
+    expect(seen).toHaveLength(25_000)
+    expect(new Set(seen).size).toBe(25_000)
+    expect(seen).toEqual([...seen].sort((a, b) => a - b))
+  })
+
+  it('gives each fill as the node wrote it, with its TWAP id beside it', async () => {
+    const [first] = checkedFills(await client.userTwapSliceFillsByTime({ user: FILLS_WALLET as `0x${string}`, startTime: FILLS_START, endTime: FILLS_START }))
+    const source = (fills[0] as [string, SourceFill])[1]
+    expect(first).toEqual({
+      fill: {
+        coin: source.coin, px: source.px, sz: source.sz, side: source.side, time: source.time, startPosition: source.startPosition,
+        dir: source.dir, closedPnl: source.closedPnl, hash: source.hash, oid: Number(source.oid), crossed: source.crossed,
+        fee: source.fee, tid: Number(source.tid), feeToken: source.feeToken, twapId: Number(source.twapId),
+      },
+      twapId: Number(source.twapId),
+    })
+  })
+
+  it('agrees with /api/v1/fills over a range', async () => {
+    const endTime = FILLS_START + 599
+    const page = checkedFills(await client.userTwapSliceFillsByTime({ user: FILLS_WALLET as `0x${string}`, startTime: FILLS_START, endTime }))
+    const rest = (await api.app.inject(`/api/v1/fills?wallet=${FILLS_WALLET}&start=${new Date(FILLS_START).toISOString()}&end=${new Date(endTime).toISOString()}&limit=10000`))
+      .json<{ fills: { tid: string }[] }>()
+    expect(page.map((r) => String(r.fill.tid)).sort()).toEqual(rest.fills.map((f) => f.tid).sort())
+    expect(page).toHaveLength(1800)
+  })
+
+  it('answers userTwapSliceFills with the latest 2,000, newest first', async () => {
+    const page = checkedFills(await client.userTwapSliceFills({ user: FILLS_WALLET as `0x${string}` }))
+    expect(page).toHaveLength(2000)
+    expect(page[0]?.fill.tid).toBe(1_000_000_024_999)
+    expect(page.at(-1)?.fill.tid).toBe(1_000_000_023_000)
+  })
+
+  it('keeps every digit of ids past 2^53 and every optional field', async () => {
+    const res = await api.app.inject({ method: 'POST', url: '/info', payload: { type: 'userTwapSliceFillsByTime', user: OTHER_WALLET, startTime: FILLS_START - 1000 } })
+    expect(res.statusCode).toBe(200)
+    expect(res.body).toMatch(/"tid" ?: ?990908538720549123\b/)
+    expect(res.body).toMatch(/"oid" ?: ?9007199254740993\b/)
+    const [record] = res.json<{ fill: Record<string, unknown> }[]>()
+    expect(record?.fill).toMatchObject({ builderFee: '0.002', cloid: '0x00000000000000000000000000000001' })
+  })
+
+  it('merges one order\'s fills of one instant with aggregateByTime: sizes, fees and PnL summed, the price their weighted mean', async () => {
+    const body = { type: 'userTwapSliceFillsByTime', user: OTHER_WALLET, startTime: FILLS_START - 5000, endTime: FILLS_START - 5000 }
+    const plain = (await api.app.inject({ method: 'POST', url: '/info', payload: body })).json<{ fill: Record<string, unknown> }[]>()
+    expect(plain.map((r) => r.fill.tid)).toEqual([500, 501, 502])
+    const merged = (await api.app.inject({ method: 'POST', url: '/info', payload: { ...body, aggregateByTime: true } })).json<{ fill: Record<string, unknown>; twapId: number }[]>()
+    expect(merged).toHaveLength(1)
+    // (10·1 + 10.5·2 + 11·1.5) / 4.5 = 47.5 / 4.5
+    expect(merged[0]?.fill).toMatchObject({ tid: 500, oid: 42, sz: '4.5', fee: '0.03', closedPnl: '1.5' })
+    expect(Number(merged[0]?.fill.px)).toBeCloseTo(47.5 / 4.5, 12)
+    expect(merged[0]?.twapId).toBe(77)
+  })
+
+  it('requires startTime for userTwapSliceFillsByTime', async () => {
+    const res = await api.app.inject({ method: 'POST', url: '/info', payload: { type: 'userTwapSliceFillsByTime', user: FILLS_WALLET } })
+    expect(res.statusCode).toBe(422)
+    expect(res.json<{ errors: { parameter: string }[] }>().errors[0]?.parameter).toBe('startTime')
   })
 })

@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { withEtlLock } from '../../src/etl/lock.ts'
@@ -27,6 +28,43 @@ function summaryOf(result: CliResult) {
 
 describe(`the hl-twap etl command, on ${engine}`, () => {
   const h = useEtlHarness()
+
+  it('removes the download directories that killed runs left in TMPDIR, and keeps those of live processes', async () => {
+    await putThree()
+    const tmp = join(h.dir, 'tmp')
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid
+    const stale = join(tmp, `hl-twap-${gone}-AbC123`)
+    const unnamed = join(tmp, 'hl-twap-Xy9Z01')
+    const live = join(tmp, `hl-twap-${process.pid}-LiVe00`)
+    for (const dir of [stale, unnamed, live]) {
+      await mkdir(dir, { recursive: true })
+      await writeFile(join(dir, '1.parquet'), 'half a download')
+    }
+    const dayAgo = new Date(Date.now() - 25 * 3600 * 1000)
+    await utimes(unnamed, dayAgo, dayAgo)
+
+    const result = await h.cli(['etl'], { env: { TMPDIR: tmp } })
+
+    expect(result.code, result.stderr).toBe(EXIT.ok)
+    expect(existsSync(stale)).toBe(false)
+    expect(existsSync(unnamed)).toBe(false)
+    expect(existsSync(live)).toBe(true)
+    expect((await readdir(tmp)).filter((name) => name.startsWith('hl-twap-'))).toEqual([`hl-twap-${process.pid}-LiVe00`])
+    expect(await h.countRows()).toBe(12)
+  })
+
+  it('names the temp directory in one line when it cannot download there', async () => {
+    await putThree()
+    const notADir = join(h.dir, 'not-a-dir')
+    await writeFile(notADir, '')
+
+    const result = await h.cli(['etl'], { env: { TMPDIR: notADir } })
+
+    expect(result.code).toBe(EXIT.failed)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe(`hl-twap: cannot create a download directory in ${notADir} (set TMPDIR to a writable directory): not a directory`)
+    expect(await h.countRows()).toBe(0)
+  })
 
   async function putThree(): Promise<{ keys: string[]; bytes: number }> {
     const objects = await Promise.all([0, 1, 2].map((i) => h.putEvents(`hourly/2025/11/03/0${i}/part-0.parquet`, twaps(1_000 * (i + 1), 2))))

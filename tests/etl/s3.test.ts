@@ -4,7 +4,7 @@ import { EtlBusyError } from '../../src/etl/lock.ts'
 import { openDb } from '../../src/store/open.ts'
 import { engine } from '../support/db.ts'
 import { parquetBytes, writeTwapParquet, type SourceEvent } from '../support/parquet.ts'
-import { oneTwap, twaps, until, useEtlHarness } from './harness.ts'
+import { oneTwap, PREFIX, twaps, until, useEtlHarness } from './harness.ts'
 
 const WALLET = '0x9d6a0b3c4e5f60718293a4b5c6d7e8f901234ab8'
 
@@ -219,6 +219,30 @@ describe(`hl-twap etl from a requester-pays bucket, on ${engine}`, () => {
     expect([slowdown, reset, truncate, stall].map((key) => h.gets(key))).toEqual([3, 2, 2, 2])
     expect((await h.ingestLog()).every((r) => r.error_text === null && r.rows_ingested === 6)).toBe(true)
     expect(await h.countRows()).toBe(24)
+  })
+
+  it('stores exactly the source values through a run where 40 % of the downloads are bit-flipped, short, cut or refused', async () => {
+    const objects = 24
+    for (let i = 0; i < objects; i++) {
+      const bytes = new Uint8Array(await writeTwapParquet(twaps(9_000_000 + 100 * i, 3)))
+      h.server.putObject(`${PREFIX}faulty/${String(i).padStart(2, '0')}.parquet`, bytes, { checksum: i % 2 === 0 })
+    }
+    h.server.injectRandomFaults({ op: 'get', rate: 0.4, kinds: ['bitflip', 'short', 'truncate', 'reset', 'internal-500'], seed: 18 })
+
+    const first = await h.run({}, { s3: { maxAttempts: 2 } })
+
+    expect(first.objectsOk + first.objectsFailed).toBe(objects)
+    expect(h.server.requests.some((r) => r.op === 'get' && r.status === 200)).toBe(true)
+    const second = await h.run({}, { s3: { maxAttempts: 2 } })
+    expect(first.objectsOk + second.objectsOk).toBe(objects)
+    expect(second.objectsFailed).toBe(0)
+    const faulty = await h.digest()
+
+    // A forced clean run replaces every object's rows with what the bucket really holds.
+    h.server.injectRandomFaults({ op: 'get', rate: 0, kinds: ['reset'], seed: 1 })
+    expect(await h.run({ force: true })).toMatchObject({ objectsOk: objects, objectsFailed: 0 })
+    expect(await h.digest()).toEqual(faulty)
+    expect(faulty.rows).toBe(objects * 6)
   })
 
   it('keeps the activated and the finished event of one TWAP that carry the same timestamp', async () => {

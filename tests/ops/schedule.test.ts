@@ -11,6 +11,7 @@ import { BUCKET_WALLET, PREFIX, bucketConfig, bucketEnv, hourEvents, publish } f
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 import { LEVEL, memoryLogger, until } from '../support/log.ts'
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts'
+import { makeEvents, writeTwapParquet } from '../support/parquet.ts'
 
 const EVERY_SECOND = '*/1 * * * * *'
 const KEY_A = 'hourly/2025/11/03/12/part-0.parquet'
@@ -160,6 +161,29 @@ describe(`serve() with a schedule, in process, on ${engine}`, () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500))
     expect(server.count('get')).toBe(gets)
     expect(server.count('list')).toBe(lines.filter((l) => l.msg.startsWith('etl done')).length)
+  })
+
+  it('keeps serving after a tick that meets a damaged object, records it as failed and runs the next tick', async () => {
+    const events = hourEvents('2025-11-03T12:00:00Z', 1_605_000)
+    await publish(server, KEY_A, events)
+    // One flipped bit drops the value counts from the first page header: the decoder used to
+    // loop for ever on it, which blocked the API along with the run.
+    const damaged = new Uint8Array(await writeTwapParquet(makeEvents({ wallets: 3, twapsPerWallet: 20 })))
+    damaged[13]! ^= 0x80
+    server.putObject(PREFIX + KEY_B, damaged)
+    const { logger, lines } = memoryLogger()
+    const served = await serve({ db: store.db, config: bucketConfig(server), logger, metrics: createMetrics(), schedule: EVERY_SECOND })
+    close = served.close
+    await until(() => lines.filter((l) => 'objectsOk' in l).length >= 2, 'two scheduled runs')
+
+    const runs = lines.filter((l) => 'objectsOk' in l)
+    expect(runs[0]).toMatchObject({ objectsOk: 1, objectsFailed: 1, rowsInserted: events.length })
+    expect(runs[1]).toMatchObject({ objectsOk: 0, objectsFailed: 1 })
+    expect(lines.find((l) => l.msg === 'object failed')).toMatchObject({ key: PREFIX + KEY_B, error: expect.stringMatching(/row group 0/) })
+    const res = await fetch(`${served.url}/api/v1/twaps?wallet=${BUCKET_WALLET}&start=2025-11-03&end=2025-11-06&latest_per_twap=false`)
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { twaps: unknown[] }).twaps).toHaveLength(3)
+    expect((await fetch(`${served.url}/healthz`)).status).toBe(200)
   })
 
   it('on close waits for the scheduled run in flight to commit, then closes the database', async () => {

@@ -291,6 +291,54 @@ describe('downloadObject', () => {
     expect(server.count('get')).toBe(2)
   })
 
+  it.each([['with', true], ['without', false]])('never keeps a bit-flipped body %s a checksum header: it downloads the object again from its first byte', async (_, checksum) => {
+    const etag = server.putObject(`${PREFIX}flip.parquet`, body, { checksum })
+    const object = { key: `${PREFIX}flip.parquet`, size: body.length, etag: etag.slice(1, -1) }
+    server.injectFault({ op: 'get', kind: 'bitflip', times: 2 })
+
+    await downloadObject(client, s3, object, join(dir, 'flip.parquet'))
+
+    expect(md5(await readFile(join(dir, 'flip.parquet')))).toBe(object.etag)
+    expect(server.count('get')).toBe(3)
+    expect(server.requests.map((r) => r.range)).toEqual([undefined, undefined, undefined])
+  })
+
+  it('fails an object whose body keeps failing its checksum after the attempts, leaving no file', async () => {
+    const object = put(`${PREFIX}always-flipped.parquet`, body)
+    server.injectFault({ op: 'get', kind: 'bitflip', times: 100 })
+    const dest = join(dir, 'always-flipped.parquet')
+
+    const err = await downloadObject(client, s3, object, dest, { attempts: 3 }).catch((e: unknown) => e)
+
+    expect(err).toBeInstanceOf(DownloadError)
+    expect(describeS3Error(err)).toMatch(/failed after 3 attempt\(s\): CorruptBodyError: the body does not match its MD5 \(the ETag\)/)
+    expect(existsSync(dest)).toBe(false)
+  })
+
+  it('checks a multipart object, whose ETag is no MD5, by the CRC32 S3 sends, and takes one without a checksum as it comes', async () => {
+    const etag = server.putObject(`${PREFIX}multipart.parquet`, body, { checksum: true, parts: 3 })
+    const object = { key: `${PREFIX}multipart.parquet`, size: body.length, etag: etag.slice(1, -1) }
+    const plain = server.putObject(`${PREFIX}multipart-plain.parquet`, body, { parts: 2 })
+    server.injectFault({ op: 'get', key: object.key, kind: 'bitflip', times: 1 })
+
+    await downloadObject(client, s3, object, join(dir, 'multipart.parquet'))
+    await downloadObject(client, s3, { key: `${PREFIX}multipart-plain.parquet`, size: body.length, etag: plain.slice(1, -1) }, join(dir, 'plain.parquet'))
+
+    expect((await readFile(join(dir, 'multipart.parquet'))).equals(body)).toBe(true)
+    expect((await readFile(join(dir, 'plain.parquet'))).equals(body)).toBe(true)
+    expect(server.count('get', object.key)).toBe(2)
+  })
+
+  it('retries a body that ends cleanly but short, as the GET named the listed ETag', async () => {
+    const object = put(`${PREFIX}short.parquet`, body)
+    server.injectFault({ op: 'get', kind: 'short', times: 2 })
+
+    await downloadObject(client, s3, object, join(dir, 'short.parquet'))
+
+    expect(md5(await readFile(join(dir, 'short.parquet')))).toBe(object.etag)
+    expect(server.count('get')).toBe(3)
+  })
+
   it('streams a 20 MB object to disk while it arrives', async () => {
     const big = randomBytes(20 * 1024 * 1024)
     const object = put(`${PREFIX}big.parquet`, big)

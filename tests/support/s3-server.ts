@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { crc32 } from 'node:zlib'
+import { mulberry32 } from '../../src/sample.ts'
 
 // A hand-written server rather than a package (MinIO, s3rver, moto): none of them can
 // enforce requester-pays or break a response body half-way, which is what the tests need.
@@ -29,13 +31,15 @@ export interface LoggedRequest {
  * `slowdown-503` / `internal-500` answer S3 error XML; `reset` destroys the socket before
  * answering; `truncate` sends the headers with the full Content-Length, half the body,
  * then destroys the socket; `stall` sends half the body and then nothing, leaving the
- * connection open (a hung transfer); `delay` waits `delayMs` and then answers normally.
+ * connection open (a hung transfer); `delay` waits `delayMs` and then answers normally;
+ * `short` announces and sends only half the body, then ends the answer cleanly (a proxy that
+ * cut it); `bitflip` sends the whole body with one bit flipped, checksum headers unchanged.
  */
 export interface Fault {
   op: 'list' | 'head' | 'get'
   /** Matches the object key (for `list`, the prefix); omitted matches every request. */
   key?: string | RegExp
-  kind: 'slowdown-503' | 'internal-500' | 'reset' | 'truncate' | 'stall' | 'delay'
+  kind: 'slowdown-503' | 'internal-500' | 'reset' | 'truncate' | 'stall' | 'delay' | 'short' | 'bitflip'
   times: number
   delayMs?: number
 }
@@ -47,8 +51,14 @@ export interface S3TestServer {
   bucket: string
   /** Every request since start or the last `reset()`, oldest first. */
   requests: LoggedRequest[]
-  /** Stores (or replaces) an object; returns its quoted md5 ETag. */
-  putObject(key: string, body: Uint8Array | string, options?: { lastModified?: Date }): string
+  /**
+   * Stores (or replaces) an object; returns its ETag: quoted md5, or with `parts` a multipart
+   * ETag (`"…-N"`, no md5 of the body). With `checksum` the object has a CRC32 that a GET
+   * asking for checksums (`x-amz-checksum-mode: ENABLED`) of the whole object is sent.
+   */
+  putObject(key: string, body: Uint8Array | string, options?: { lastModified?: Date; checksum?: boolean; parts?: number }): string
+  /** Faults played on a share of matching requests, chosen by a seeded generator (deterministic). */
+  injectRandomFaults(options: { op: 'get'; rate: number; kinds: Fault['kind'][]; seed: number; delayMs?: number }): void
   deleteObject(key: string): void
   injectFault(fault: Fault): void
   /** Requests of that op (optionally for one key) seen so far. */
@@ -62,6 +72,8 @@ interface StoredObject {
   body: Buffer
   etag: string
   lastModified: Date
+  /** Base64 CRC32 of the body, when stored with one. */
+  crc32?: string
 }
 
 interface Reply {
@@ -168,6 +180,10 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
       headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`
       return { status: 206, headers, body: o.body.subarray(range.start, range.end + 1) }
     }
+    if (o.crc32 && req.headers['x-amz-checksum-mode'] === 'ENABLED') {
+      headers['x-amz-checksum-crc32'] = o.crc32
+      headers['x-amz-checksum-type'] = 'FULL_OBJECT'
+    }
     return { status: 200, headers, body: isHead ? Buffer.alloc(0) : o.body, length: size }
   }
 
@@ -189,8 +205,13 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
     return object(req, key, entry.op === 'head')
   }
 
+  let randomFaults: { rate: number; kinds: Fault['kind'][]; next: () => number; delayMs?: number } | undefined
   const takeFault = (entry: LoggedRequest): Fault | undefined => {
     const fault = faults.find((f) => f.op === entry.op && matches(f.key, entry.key))
+    if (!fault && randomFaults && entry.op === 'get' && randomFaults.next() < randomFaults.rate) {
+      const kind = randomFaults.kinds[Math.floor(randomFaults.next() * randomFaults.kinds.length)]!
+      return { op: 'get', kind, times: 1, delayMs: randomFaults.delayMs }
+    }
     if (!fault) return undefined
     if (--fault.remaining <= 0) faults = faults.filter((f) => f !== fault)
     return fault
@@ -205,6 +226,20 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
       // A HEAD answer has no body to cut, so a broken one is a reset.
       entry.status = 0
       req.socket.destroy()
+      return
+    }
+    if (fault?.kind === 'short' && req.method !== 'HEAD') {
+      const half = body.subarray(0, Math.floor(body.length / 2))
+      res.writeHead(reply.status, { ...headers, 'content-length': half.length })
+      res.end(half)
+      return
+    }
+    if (fault?.kind === 'bitflip' && req.method !== 'HEAD' && body.length > 0) {
+      const damaged = Buffer.from(body)
+      const at = Math.floor(damaged.length / 3)
+      damaged[at]! ^= 0x10
+      res.writeHead(reply.status, headers)
+      res.end(damaged)
       return
     }
     if (fault?.kind === 'truncate' || fault?.kind === 'stall') {
@@ -260,11 +295,14 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
     requests,
     putObject(key, body, opts = {}) {
       const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-      const etag = `"${createHash('md5').update(bytes).digest('hex')}"`
+      const md5 = createHash('md5').update(bytes).digest('hex')
+      const etag = opts.parts ? `"${createHash('md5').update(md5).digest('hex')}-${opts.parts}"` : `"${md5}"`
+      const checksum = Buffer.alloc(4)
+      checksum.writeUInt32BE(crc32(bytes) >>> 0)
       // S3 keeps whole seconds: the listing shows `.000Z` and Last-Modified has no fraction.
       const lastModified = new Date(Math.floor((opts.lastModified ?? new Date()).getTime() / 1000) * 1000)
       if (!objects.has(key)) sortedKeys = null
-      objects.set(key, { body: bytes, etag, lastModified })
+      objects.set(key, { body: bytes, etag, lastModified, crc32: opts.checksum ? checksum.toString('base64') : undefined })
       return etag
     },
     deleteObject(key) {
@@ -273,6 +311,10 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
     injectFault(fault) {
       faults.push({ ...fault, remaining: fault.times })
     },
+    injectRandomFaults({ rate, kinds, seed, delayMs }) {
+      const next = mulberry32(seed)
+      randomFaults = { rate, kinds, next, delayMs }
+    },
     count(op, key) {
       return requests.filter((r) => r.op === op && (key === undefined || r.key === key)).length
     },
@@ -280,6 +322,7 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
       objects.clear()
       sortedKeys = null
       faults = []
+      randomFaults = undefined
       requests.length = 0
     },
     async close() {

@@ -13,10 +13,11 @@ import { chromiumPath, launchBrowser, noBrowserReason, pageErrors } from '../sup
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 
 const SAMPLE_FILE = fileURLToPath(new URL('../../samples/twap-sample.parquet', import.meta.url))
+const SAMPLE_FILLS = fileURLToPath(new URL('../../samples/node-fills-sample.lz4', import.meta.url))
 const WALLET = SAMPLE_WALLETS[0]
 const RANGE = 'start=2025-11-01&end=2025-11-30'
 
-interface ApiTwap { twap_id: string; asset: string; events: { status: string }[] }
+interface ApiTwap { twap_id: string; asset: string; status: string; events: { status: string }[] }
 
 /** Errors a page reported other than the failed requests a test provokes on purpose. */
 const unexpected = (errors: string[]) => errors.filter((e) => !/Failed to load resource: the server responded with a status of (422|503)/.test(e))
@@ -32,6 +33,8 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     store = await createTestStore()
     const summary = await runEtl({ db: store.db, config: testConfig(), logger: pino({ level: 'silent' }) }, { source: { kind: 'local', paths: [SAMPLE_FILE] } })
     expect(summary.objectsOk).toBe(1)
+    const fills = await runEtl({ db: store.db, config: testConfig(), logger: pino({ level: 'silent' }) }, { source: { kind: 'local', paths: [SAMPLE_FILLS] }, dataset: 'fills' })
+    expect(fills.objectsOk).toBe(1)
     app = await buildApp({ db: store.db, config: testConfig() })
     await app.listen({ port: 0, host: '127.0.0.1' })
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -96,10 +99,26 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     expect(await toggle.getAttribute('aria-expanded')).toBe('true')
     const detail = page.locator(`#twap-${first.twap_id}-detail`)
     await expect.poll(() => detail.isVisible()).toBe(true)
-    expect(await detail.locator('.events tbody tr').count()).toBe(first.events.length)
-    expect(await detail.locator('.events .badge').allTextContents()).toEqual(first.events.map((e) => e.status))
+    expect(await detail.locator('.event-list tbody tr').count()).toBe(first.events.length)
+    expect(await detail.locator('.event-list .badge').allTextContents()).toEqual(first.events.map((e) => e.status))
     await page.keyboard.press('Enter')
     await expect.poll(() => detail.isVisible()).toBe(false)
+    await page.close()
+  })
+
+  it('shows a TWAP\'s fills and their totals when its row opens', async () => {
+    const withFills = twaps.find((t) => t.status === 'finished') as ApiTwap
+    const fromApi = (await app.inject(`/api/v1/twaps/${withFills.twap_id}/fills`)).json<{ fills: { tid: string }[]; totals: { count: number; size: string } }>()
+    expect(fromApi.totals.count).toBeGreaterThan(0)
+    const { page, errors } = await openPage(`/?wallet=${WALLET}&${RANGE}`)
+    const row = page.locator(`tr[data-twap-id="${withFills.twap_id}"]`)
+    expect(await row.locator('td').nth(8).textContent()).toMatch(new RegExp(`^${fromApi.totals.count} · `))
+    await row.locator('.toggle').click()
+    const table = page.locator(`#twap-${withFills.twap_id}-detail .fills-table`)
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(fromApi.fills.length)
+    expect(await table.locator('tbody tr td:last-child').allTextContents()).toEqual(fromApi.fills.map((f) => f.tid))
+    expect(await page.locator(`#twap-${withFills.twap_id}-detail .fills`).textContent()).toContain(`Total ${fromApi.totals.size}`)
+    expect(errors).toEqual([])
     await page.close()
   })
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Db } from '../../store/db.ts'
-import { twapHistoryFrom, twapHistoryLatest, type InfoRow } from '../../store/info-queries.ts'
+import { sliceFillsFrom, sliceFillsLatest, twapHistoryFrom, twapHistoryLatest, type InfoRow } from '../../store/info-queries.ts'
 import { InvalidParameters } from '../plugins/errors.ts'
 import type { ParameterError } from '../schemas/problem.ts'
 import { problemResponses } from '../schemas/problem.ts'
@@ -59,7 +59,7 @@ const info: FastifyPluginAsync<{ db: Db }> = async (app, { db }) => {
     validatorCompiler: () => (value) => ({ value }),
   }, async (request, reply) => {
     const query = checkBody(request.body)
-    const rows = await twapHistory(db, query)
+    const rows = query.type === 'twapHistory' ? await twapHistory(db, query) : await sliceFills(db, query)
     return reply.type('application/json; charset=utf-8').send('[' + rows.map((r) => r.json).join(',') + ']')
   })
 }
@@ -117,6 +117,20 @@ async function twapHistory(db: Db, query: InfoQuery): Promise<InfoRow[]> {
   const to = query.endTime === undefined ? 'infinity' : new Date(query.endTime + 1).toISOString()
   const rows = await twapHistoryFrom(db, query.user, from, to, INFO_PAGE + 1)
   return wholeUnits(rows, 1000, (unitStart, unitEnd) => twapHistoryFrom(db, query.user, unitStart, unitEnd, null))
+}
+
+/**
+ * The slice fills page: the latest 2,000 (`userTwapSliceFills`, newest first, as
+ * Hyperliquid answers it), or those from `startTime` to `endTime`, oldest first, ending on
+ * a whole millisecond (`userTwapSliceFillsByTime`).
+ */
+async function sliceFills(db: Db, query: InfoQuery): Promise<InfoRow[]> {
+  if (query.type === 'userTwapSliceFills') return sliceFillsLatest(db, query.user, INFO_PAGE)
+  const from = new Date(query.startTime ?? 0).toISOString()
+  const to = query.endTime === undefined ? 'infinity' : new Date(query.endTime + 1).toISOString()
+  const aggregate = query.aggregateByTime === true
+  const rows = await sliceFillsFrom(db, query.user, from, to, INFO_PAGE + 1, aggregate)
+  return wholeUnits(rows, 1, (unitStart, unitEnd) => sliceFillsFrom(db, query.user, unitStart, unitEnd, null, aggregate))
 }
 
 /**
