@@ -96,6 +96,23 @@ program.command('db').description('database maintenance').command('migrate')
 /** `--dataset`: one dataset, or `all` of them in order; unset → `ETL_DATASETS`. */
 const datasetChoice = new Option('--dataset <name>', 'statuses, fills or all (default ETL_DATASETS, statuses)').choices([...DATASET_NAMES, 'all'])
 
+program.command('check')
+  .description('print coverage gaps, failed objects and every TWAP whose fills do not add up to what it executed; exit 1 when there is any')
+  .addOption(new Option('--since <iso8601>', 'check the hours from this instant to now, and the TWAPs ending since').argParser(instant))
+  .addOption(new Option('--dataset <name>', 'statuses, fills or all (default all)').choices([...DATASET_NAMES, 'all']))
+  .action(async (opts: { since?: Date; dataset?: DatasetName | 'all' }) => {
+    const cfg = config()
+    const { db } = await openStore(cfg)
+    try {
+      const { runCheck } = await import('./check.ts')
+      const report = await runCheck(db, { since: opts.since, datasets: !opts.dataset || opts.dataset === 'all' ? DATASET_NAMES : [opts.dataset] })
+      process.stdout.write(report.lines.join('\n') + '\n')
+      if (report.problems > 0) process.exitCode = EXIT.failed
+    } finally {
+      await db.close()
+    }
+  })
+
 program.command('etl')
   .description('ingest objects of a dataset (TWAP statuses: parquet; TWAP fills: LZ4 node fills) from S3, incremental by default, or local files')
   .addOption(datasetChoice)

@@ -16,6 +16,7 @@ import twapById from './routes/api/v1/twaps/twap-id.ts'
 import twapFills from './routes/api/v1/twaps/twap-fills.ts'
 import fills from './routes/api/v1/fills/index.ts'
 import walletSummary from './routes/api/v1/wallets/summary.ts'
+import coverage from './routes/api/v1/coverage/index.ts'
 import healthz from './routes/healthz.ts'
 import info from './routes/info.ts'
 import root from './routes/root.ts'
@@ -62,6 +63,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(twapFills, { prefix: '/api/v1/twaps', db })
   await app.register(fills, { prefix: '/api/v1/fills', db })
   await app.register(walletSummary, { prefix: '/api/v1/wallets', db })
+  await app.register(coverage, { prefix: '/api/v1/coverage', db })
   return app
 }
 

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { Queryable } from '../store/db.ts'
 import { fillTotals } from '../store/fill-queries.ts'
+import { reconciliationOf } from '../store/reconcile.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import { CSV_COLUMNS, EVENT_CSV_COLUMNS, eventsOf, toCsvRecord, toEventCsvRecords, toTwaps } from './twap-json.ts'
 
@@ -58,8 +59,9 @@ function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSu
   const options = { columns: [...columns], cast: { boolean: (value: boolean) => (value ? 'true' : 'false') } }
   const records = async (rows: TwapSummaryRow[]) => {
     if (!withEvents) {
-      const fills = await fillTotals(db, rows.map((row) => row.twap_id))
-      return rows.map((row) => toCsvRecord(range.wallet, row, fills.get(row.twap_id)))
+      const ids = rows.map((row) => row.twap_id)
+      const [fills, verdicts] = await Promise.all([fillTotals(db, ids), reconciliationOf(db, ids)])
+      return rows.map((row) => toCsvRecord(range.wallet, row, fills.get(row.twap_id), verdicts.get(row.twap_id) ?? null))
     }
     const events = await eventsOf(db, range, rows)
     return rows.flatMap((row) => toEventCsvRecords(range.wallet, row, events.get(row.twap_id) ?? []))

@@ -1,6 +1,7 @@
 import { isoFromPg, type Queryable } from '../store/db.ts'
 import { fillTotals, type FillTotals } from '../store/fill-queries.ts'
 import { feesCell } from './fill-json.ts'
+import { reconciliationOf } from '../store/reconcile.ts'
 import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
 
@@ -13,14 +14,17 @@ type TwapEvent = NonNullable<Twap['events']>[number]
  * the export is exactly a TWAP of the page.
  */
 export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[], withEvents: boolean): Promise<Twap[]> {
-  const [events, totals] = await Promise.all([
+  const ids = rows.map((r) => r.twap_id)
+  const [events, totals, verdicts] = await Promise.all([
     withEvents ? eventsOf(db, range, rows) : undefined,
-    fillTotals(db, rows.map((r) => r.twap_id)),
+    fillTotals(db, ids),
+    reconciliationOf(db, ids),
   ])
   return rows.map((row) => {
     const twap = toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)
     const fills = totals.get(row.twap_id)
     if (fills) twap.fills = fills
+    twap.reconciled = verdicts.get(row.twap_id) ?? null
     return twap
   })
 }
@@ -41,6 +45,7 @@ function toTwap(row: TwapSummaryRow, events?: readonly TwapEventRow[]): Twap {
     reduce_only: row.reduce_only,
     randomize: row.randomize,
     raw: row.raw_payload,
+    reconciled: null,
   }
   if (events) twap.events = events.map(toEvent)
   return twap
@@ -89,12 +94,16 @@ export const CSV_COLUMNS = [
   'twap_id', 'wallet', 'asset', 'side', 'status', 'created_at', 'latest_ts', 'duration_minutes',
   'requested_size', 'executed_size', 'executed_notional', 'avg_price', 'reduce_only', 'randomize',
   'fills_count', 'fills_size', 'fills_notional', 'fills_avg_price', 'fills_fees', 'fills_builder_fee', 'fills_closed_pnl',
+  'reconciled',
 ] as const
 
 export type CsvRecord = Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null>
 
-/** A TWAP as one CSV record of `wallet`'s export; the `fills_` cells are empty when no fills of it are stored. */
-export function toCsvRecord(wallet: string, row: TwapSummaryRow, fills?: FillTotals): CsvRecord {
+/**
+ * A TWAP as one CSV record of `wallet`'s export; the `fills_` cells are empty when no fills
+ * of it are stored, `reconciled` when it is not decided.
+ */
+export function toCsvRecord(wallet: string, row: TwapSummaryRow, fills?: FillTotals, reconciled: boolean | null = null): CsvRecord {
   return {
     twap_id: row.twap_id,
     wallet,
@@ -117,6 +126,7 @@ export function toCsvRecord(wallet: string, row: TwapSummaryRow, fills?: FillTot
     fills_fees: fills ? feesCell(fills) : null,
     fills_builder_fee: fills?.builder_fee ?? null,
     fills_closed_pnl: fills?.closed_pnl ?? null,
+    reconciled,
   }
 }
 

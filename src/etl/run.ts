@@ -8,7 +8,9 @@ import type { RejectedRow } from '../decode/event.ts'
 import type { Metrics } from '../metrics.ts'
 import { createS3Client, describeS3Error, downloadObject, headObject, isIngestibleKey, listObjects } from '../source/s3.ts'
 import { listLocalFiles } from '../source/local.ts'
+import { recordCoverage } from '../store/coverage.ts'
 import type { Db } from '../store/db.ts'
+import { reconcileObject } from '../store/reconcile.ts'
 import { isDatabaseUnavailable } from '../store/unavailable.ts'
 import { isSampleKey, loggedSampleKeys, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
 import { DATASETS, type Dataset } from './datasets.ts'
@@ -385,6 +387,8 @@ async function ingestObject(
       })
       result.durationMs = Math.round(performance.now() - started)
       await recordIngest(tx, logEntry(dataset, object, result))
+      await recordCoverage(tx, dataset.name, object.key)
+      await reconcileObject(tx, dataset.name, object.key)
     }).catch((err: unknown) => {
       sample.giveBack(sampleKeys)
       throw err

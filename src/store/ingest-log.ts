@@ -109,5 +109,7 @@ export async function removeSample(tx: Queryable, keys: readonly string[]): Prom
     SELECT count(*)::text AS n FROM gone`, [keys])
   await tx.query('DELETE FROM twap_fill WHERE s3_object_key = ANY($1::text[])', [keys])
   await tx.query('DELETE FROM etl_s3_ingest_log WHERE s3_object_key = ANY($1::text[])', [keys])
+  // The verdicts on the sample's TWAPs go with them; real TWAPs are judged again as they load.
+  await tx.query('DELETE FROM twap_reconciliation r WHERE NOT EXISTS (SELECT 1 FROM twap_status s WHERE s.twap_id = r.twap_id)')
   return Number(rows[0]?.n ?? 0)
 }

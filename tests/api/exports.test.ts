@@ -30,18 +30,18 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const res = await api.app.inject(twapsUrl({ ...RANGE, format: 'csv', limit: 10 }))
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8')
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20260101.csv"`)
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20260101_incomplete.csv"`)
     const lines = res.body.split('\n')
     expect(lines.pop()).toBe('')
     expect(lines[0]).toBe(CSV_COLUMNS.join(','))
-    expect(lines[0]).toBe('twap_id,wallet,asset,side,status,created_at,latest_ts,duration_minutes,requested_size,executed_size,executed_notional,avg_price,reduce_only,randomize,fills_count,fills_size,fills_notional,fills_avg_price,fills_fees,fills_builder_fee,fills_closed_pnl')
+    expect(lines[0]).toBe('twap_id,wallet,asset,side,status,created_at,latest_ts,duration_minutes,requested_size,executed_size,executed_notional,avg_price,reduce_only,randomize,fills_count,fills_size,fills_notional,fills_avg_price,fills_fees,fills_builder_fee,fills_closed_pnl,reconciled')
     expect(lines).toHaveLength(TWAPS + 2)
     const newest = new Date(Date.UTC(2025, 1, 1) + (TWAPS - 1) * 600_000)
     expect(lines[1]).toBe([
       String(500_000 + TWAPS - 1), WALLET, 'SOL', 'B', 'finished', newest.toISOString().replace('.000Z', 'Z'),
       new Date(newest.getTime() + 1_800_000).toISOString().replace('.000Z', 'Z'), '30', '100.0', '100.0', '9050.0', '90.5', 'false', 'true',
-    ].join(',') + ',,,,,,,')
-    expect(lines).toContain(`42,${WALLET},PURR/USDC,B,"error: ""quoted"", with comma",2025-11-03T12:00:00Z,2025-01-15T00:00:00Z,30,100.0,100.0,9050.0,90.5,,true,,,,,,,`)
+    ].join(',') + ',,,,,,,,')
+    expect(lines).toContain(`42,${WALLET},PURR/USDC,B,"error: ""quoted"", with comma",2025-11-03T12:00:00Z,2025-01-15T00:00:00Z,30,100.0,100.0,9050.0,90.5,,true,,,,,,,,`)
     expect(new Set(lines.slice(1).map((l) => l.split(',')[0])).size).toBe(TWAPS + 1)
   })
 
@@ -49,7 +49,7 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const res = await api.app.inject(twapsUrl({ ...RANGE, format: 'ndjson' }))
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8')
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20260101.ndjson"`)
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20260101_incomplete.ndjson"`)
     const lines = res.body.trimEnd().split('\n')
     expect(lines).toHaveLength(TWAPS + 1)
     const page = (await api.app.inject(twapsUrl({ ...RANGE, limit: 5000 }))).json<{ twaps: unknown[] }>()
@@ -99,7 +99,7 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
     const res = await api.app.inject(twapsUrl({ wallet: WALLET, start: '2024-01-01T06:30:00Z', end: '2024-02-01', format: 'csv' }))
     expect(res.statusCode).toBe(200)
     expect(res.body).toBe(CSV_COLUMNS.join(',') + '\n')
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20240101T063000Z_20240201.csv"`)
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20240101T063000Z_20240201_incomplete.csv"`)
     const nd = await api.app.inject(twapsUrl({ wallet: WALLET, start: '2024-01-01', end: '2024-02-01', format: 'ndjson' }))
     expect([nd.statusCode, nd.body]).toEqual([200, ''])
   })
@@ -143,12 +143,12 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
   })
 
   it('cuts an export short, without crashing, when the database goes away mid-stream', async () => {
-    // The first chunk is read with its fill totals; every later page query fails as a lost connection does.
+    // The first chunk is read with its fill totals, verdicts and the range's coverage; every later page query fails as a lost connection does.
     let queries = 0
     const db = api.store.db
     const failing: Db = {
       ...db,
-      query: (sql, params) => (sql.includes('twap_fill') || queries++ === 0 ? db.query(sql, params) : Promise.reject(new Error('Connection terminated unexpectedly'))),
+      query: (sql, params) => (/twap_fill|twap_reconciliation|ingest_coverage|etl_s3_ingest_log/.test(sql) || queries++ === 0 ? db.query(sql, params) : Promise.reject(new Error('Connection terminated unexpectedly'))),
     } as Db
     const app = await buildApp({ db: failing, config: testConfig() })
     try {

@@ -30,7 +30,7 @@ describe(`documents and operations on ${engine}`, () => {
     const doc = res.json<OpenApiDocument>()
     expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/)
     expect(doc.info).toMatchObject({ title: 'hyperliquid-twap', version: expect.any(String) })
-    expect(Object.keys(doc.paths).sort()).toEqual(['/', '/api/v1/fills', '/api/v1/twaps', '/api/v1/twaps/{twap_id}', '/api/v1/twaps/{twap_id}/fills', '/api/v1/wallets/{wallet}/summary', '/healthz', '/info', '/metrics', '/openapi.json'])
+    expect(Object.keys(doc.paths).sort()).toEqual(['/', '/api/v1/coverage', '/api/v1/fills', '/api/v1/twaps', '/api/v1/twaps/{twap_id}', '/api/v1/twaps/{twap_id}/fills', '/api/v1/wallets/{wallet}/summary', '/healthz', '/info', '/metrics', '/openapi.json'])
     // Hyperliquid's info endpoint takes POST bodies, as Hyperliquid's own does.
     expect(Object.keys(doc.paths['/info']!)).toEqual(['post'])
     for (const [path, operations] of Object.entries(doc.paths).filter(([p]) => p !== '/info')) {

@@ -51,8 +51,11 @@ describe(`GET /api/v1/twaps on ${engine}`, () => {
           state_sz: '100.0', state_executedSz: '100.0', state_executedNtl: '9050.0', state_minutes: 30,
           state_reduceOnly: false, state_randomize: true, state_timestamp: Date.parse('2025-11-03T12:00:00Z'), status: 'finished',
         },
+        reconciled: null,
       }],
       next_cursor: null,
+      // The fixture's object names no hour: it covers the hour of its rows, one of the range's 96.
+      coverage: { statuses: { complete: false, missing_hours: 95 }, fills: { complete: false, missing_hours: 96 } },
     })
   })
 

@@ -117,7 +117,7 @@ export function useEtlHarness(): EtlHarness {
   })
   beforeEach(async () => {
     server!.reset()
-    await store!.db.exec('TRUNCATE twap_status, twap_status_object, twap_fill, twap_fill_object, etl_s3_ingest_log')
+    await store!.db.exec('TRUNCATE twap_status, twap_status_object, twap_fill, twap_fill_object, ingest_coverage, twap_reconciliation, etl_s3_ingest_log')
     dir = await mkdtemp(join(tmpdir(), 'hltwap-etl-'))
   })
   afterEach(() => rm(dir, { recursive: true, force: true }))

@@ -45,6 +45,33 @@ describe(`storage on ${engine}`, () => {
     expect(rows).toEqual([{ twap_id: '1', s3_object_key: 'a.parquet' }, { twap_id: '2', s3_object_key: 'b.parquet' }])
   })
 
+  it('records, when upgrading a store, the hours each ingested object holds: from its key, else from its rows', async () => {
+    store = await createTestStore({ migrated: false })
+    await migrate(store.db, listMigrations().filter((m) => m.version <= 4))
+    await store.db.exec(`INSERT INTO twap_status (twap_id, wallet, ts, s3_object_key, raw_payload) VALUES
+      ('1', 'w', '2025-11-03T05:10:00Z', 'x/2025/08/17/13/a.parquet', '{}'),
+      ('2', 'w', '2025-11-03T05:10:00Z', 'local:b.parquet', '{}'), ('3', 'w', '2025-11-03T07:59:00Z', 'local:b.parquet', '{}'),
+      ('4', 'w', '2025-11-03T09:00:00Z', 'x/2025/02/30/01/c.parquet', '{}');
+      INSERT INTO twap_status_object (s3_object_key, status_id) SELECT s3_object_key, id FROM twap_status;
+      INSERT INTO etl_s3_ingest_log (dataset, s3_object_key) VALUES
+        ('statuses', 'x/2025/08/17/13/a.parquet'), ('statuses', 'local:b.parquet'), ('statuses', 'x/2025/02/30/01/c.parquet'),
+        ('fills', 'node_fills_by_block/hourly/20251027/6.lz4')`)
+
+    await migrate(store.db)
+
+    const { rows } = await store.db.query<{ dataset: string; key: string; hour: string }>(
+      `SELECT dataset, s3_object_key AS key, to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24') AS hour
+         FROM ingest_coverage ORDER BY dataset, key, hour`)
+    expect(rows).toEqual([
+      { dataset: 'fills', key: 'node_fills_by_block/hourly/20251027/6.lz4', hour: '2025-10-27 06' },
+      { dataset: 'statuses', key: 'local:b.parquet', hour: '2025-11-03 05' },
+      { dataset: 'statuses', key: 'local:b.parquet', hour: '2025-11-03 06' },
+      { dataset: 'statuses', key: 'local:b.parquet', hour: '2025-11-03 07' },
+      { dataset: 'statuses', key: 'x/2025/02/30/01/c.parquet', hour: '2025-11-03 09' },
+      { dataset: 'statuses', key: 'x/2025/08/17/13/a.parquet', hour: '2025-08-17 13' },
+    ])
+  })
+
   it.runIf(engine === 'postgres')('starts against an up-to-date read-only database (a replica) without writing', async () => {
     store = await createTestStore()
     const url = new URL(store.env.DATABASE_URL!)

@@ -31,6 +31,7 @@ export async function configureDocs(app: FastifyInstance, config: Pick<Config, '
         { name: 'twaps', description: 'TWAP status events by wallet and time range' },
         { name: 'wallets', description: 'A wallet\'s totals over a time range' },
         { name: 'hyperliquid', description: 'Hyperliquid\'s own info requests, over the whole stored history' },
+        { name: 'coverage', description: 'Which hours of each dataset are stored, and whether a range is complete' },
         { name: 'operations', description: 'Health, metrics and this document' },
       ],
       components: {

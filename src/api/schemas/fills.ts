@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { component } from './component.ts'
+import { RangeCoverage } from './coverage.ts'
 import { FillTotals } from './fill-totals.ts'
 import { TAX_FORMAT_NAMES, TwapParams, TwapsQuery } from './twaps.ts'
 
@@ -83,4 +84,5 @@ export const FillsPage = component('FillsPage', Type.Object({
   end: Instant,
   fills: Type.Array(Fill, { description: 'Newest first.' }),
   next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
+  coverage: RangeCoverage,
 }, { description: 'A page of a wallet\'s fills.' }))

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { RangeParameters } from '../range.ts'
 import { component } from './component.ts'
+import { RangeCoverage } from './coverage.ts'
 import { FillTotals } from './fill-totals.ts'
 
 /**
@@ -130,6 +131,9 @@ export const Twap = component('Twap', Type.Object({
   raw: Raw,
   events: Type.Optional(Type.Array(TwapEvent, { description: 'Only with latest_per_twap=false: every event in the range, oldest first.' })),
   fills: Type.Optional(FillTotals),
+  reconciled: Type.Union([Type.Boolean(), Type.Null()], {
+    description: 'Whether its fills add up to its executed size and notional (rounded to the decimals its status shows): true or false once its latest status is terminal and fills cover every hour of its life, null until then.',
+  }),
 }, { description: 'A TWAP, summarised by its latest event in the range.' }))
 export type Twap = Static<typeof Twap>
 
@@ -139,6 +143,7 @@ export const TwapsPage = component('TwapsPage', Type.Object({
   end: Type.String({ format: 'date-time', description: 'Last instant served, inclusive (the last microsecond of the day when `end` was a bare date).' }),
   twaps: Type.Array(Twap, { description: 'Newest first.' }),
   next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
+  coverage: RangeCoverage,
 }, { description: 'A page of a wallet\'s TWAPs.' }))
 export type TwapsPage = Static<typeof TwapsPage>
 

@@ -8,6 +8,7 @@ import { isTaxFormat, openTaxExport } from '../../../../tax/index.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
+import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses, type ParameterError } from '../../../../schemas/problem.ts'
 import { formatFromAccept, MEDIA_TYPES } from '../twaps/index.ts'
 
@@ -29,7 +30,11 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
           headers: {
             'Content-Disposition': {
               type: 'string',
-              description: 'Exports only: `attachment; filename="fills_<wallet>_<start>_<end>.<format>"`, or `fills_<wallet>_<start>_<end>_<format>.csv` for a tax format, naming the range served.',
+              description: 'Exports only: `attachment; filename="fills_<wallet>_<start>_<end>.<format>"`, or `fills_<wallet>_<start>_<end>_<format>.csv` for a tax format, naming the range served, with `_incomplete` before the extension when an hour of the range has no fill data or a fills object is failing.',
+            },
+            'X-Coverage-Complete': {
+              type: 'string',
+              description: 'Exports only: `true` when every hour of the range is covered by the fill data, else `false`.',
             },
           },
           content: {
@@ -45,15 +50,18 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     const { range, after, served, limit } = resolveFillsQuery(request.query)
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
     if (isTaxFormat(format)) {
+      const coverage = await rangeCoverage(db, served)
       const stream = await openTaxExport(db, range, format)
+      const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="fills_${range.wallet}_${rangeFilePart(served)}_${format}.csv"`)
+        .header('content-disposition', `attachment; filename="${filename}"`)
         .send(stream as unknown as string)
     }
     if (format === 'csv' || format === 'ndjson') {
+      const coverage = await rangeCoverage(db, served)
       const stream = await openFillExport(db, range, after, format)
-      const filename = `fills_${range.wallet}_${rangeFilePart(served)}.${format}`
+      const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
         .header('content-disposition', `attachment; filename="${filename}"`)
@@ -69,6 +77,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
       end: range.end,
       fills: rows.map(toFill),
       next_cursor: more && last ? encodeFillCursor(fillPosition(last), range) : null,
+      coverage: await rangeCoverage(db, served),
     }
   })
 }

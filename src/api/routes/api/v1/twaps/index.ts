@@ -5,6 +5,7 @@ import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { openExport } from '../../../../export.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { RANGE_RULE, parseTimeRange, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
+import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
 import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery, type ExportFormat } from '../../../../schemas/twaps.ts'
 import type { ParameterError } from '../../../../schemas/problem.ts'
@@ -39,7 +40,11 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
           headers: {
             'Content-Disposition': {
               type: 'string',
-              description: 'Exports only: `attachment; filename="twaps_<wallet>_<start>_<end>.<format>"`, naming the range served (`20250101_20251231` for whole days, the last one included).',
+              description: 'Exports only: `attachment; filename="twaps_<wallet>_<start>_<end>.<format>"`, naming the range served (`20250101_20251231` for whole days, the last one included), with `_incomplete` before the extension when an hour of the range has no status data or a status object is failing.',
+            },
+            'X-Coverage-Complete': {
+              type: 'string',
+              description: 'Exports only: `true` when every hour of the range is covered by the status data, else `false`.',
             },
           },
           content: {
@@ -62,15 +67,18 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
       if (await fillsInRange(db, range)) {
         throw new InvalidParameters([{ parameter: 'format', message: `fills are loaded for this range: export them with /api/v1/fills?format=${format}` }])
       }
+      const coverage = await rangeCoverage(db, served)
       const stream = await openTwapTaxExport(db, range, format)
+      const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="twaps_${range.wallet}_${rangeFilePart(served)}_${format}.csv"`)
+        .header('content-disposition', `attachment; filename="${filename}"`)
         .send(stream as unknown as string)
     }
     if (format !== 'json') {
+      const coverage = await rangeCoverage(db, served)
       const stream = await openExport(db, range, after, format, withEvents)
-      const filename = `twaps_${range.wallet}_${rangeFilePart(served)}.${format}`
+      const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
         .header('content-disposition', `attachment; filename="${filename}"`)
@@ -88,6 +96,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
       end: range.end,
       twaps: await toTwaps(db, range, rows, withEvents),
       next_cursor: more && last ? encodeCursor(positionOf(last), range) : null,
+      coverage: await rangeCoverage(db, served),
     }
   })
 }

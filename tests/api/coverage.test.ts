@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { engine } from '../support/db.ts'
+import { createTestApi, loadEvents, twapLifecycle, twapsUrl, WALLET, type TestApi } from '../support/api.ts'
+
+describe(`GET /api/v1/coverage, on ${engine}`, () => {
+  let api: TestApi
+
+  beforeAll(async () => {
+    api = await createTestApi()
+    await loadEvents(api.store.db, twapLifecycle('1', '2025-11-03T10:00:00Z'), 'hourly/2025/11/03/10/part-0.parquet')
+    await loadEvents(api.store.db, twapLifecycle('2', '2025-11-03T12:00:00Z'), 'hourly/2025/11/03/12/part-0.parquet')
+  })
+  afterAll(() => api?.destroy())
+
+  const get = (url: string) => api.app.inject(url)
+
+  it('reports the hour missing between two covered ones as the one gap of the span', async () => {
+    const res = await get('/api/v1/coverage')
+
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({
+      start: null, end: null,
+      datasets: {
+        statuses: {
+          first_hour: '2025-11-03T10:00:00.000Z', last_hour: '2025-11-03T12:00:00.000Z', covered_hours: 2, missing_hours: 1,
+          gaps: [{ start: '2025-11-03T11:00:00.000Z', end: '2025-11-03T11:00:00.000Z', hours: 1 }],
+          failed_objects: [], complete: false, newest_ingest: { key: expect.stringContaining('part-0.parquet') },
+        },
+        fills: { first_hour: null, covered_hours: 0, missing_hours: 0, gaps: [], newest_ingest: null, complete: false },
+      },
+    })
+  })
+
+  it('counts every hour of a whole day outside the covered ones as missing', async () => {
+    const res = await get('/api/v1/coverage?start=2025-11-03&end=2025-11-03')
+
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body).toMatchObject({ start: '2025-11-03T00:00:00Z', end: '2025-11-03T23:59:59.999999Z' })
+    expect(body.datasets.statuses).toMatchObject({ covered_hours: 2, missing_hours: 22, complete: false })
+    expect(body.datasets.statuses.gaps).toEqual([
+      { start: '2025-11-03T00:00:00.000Z', end: '2025-11-03T09:00:00.000Z', hours: 10 },
+      { start: '2025-11-03T11:00:00.000Z', end: '2025-11-03T11:00:00.000Z', hours: 1 },
+      { start: '2025-11-03T13:00:00.000Z', end: '2025-11-03T23:00:00.000Z', hours: 11 },
+    ])
+  })
+
+  it('answers a tax year with no data as incomplete rather than an error', async () => {
+    const res = await get('/api/v1/coverage?start=2024-01-01&end=2024-12-31')
+
+    expect(res.statusCode).toBe(200)
+    expect(res.json().datasets.statuses).toMatchObject({
+      first_hour: null, covered_hours: 0, missing_hours: 366 * 24, complete: false,
+      gaps: [{ start: '2024-01-01T00:00:00.000Z', end: '2024-12-31T23:00:00.000Z', hours: 366 * 24 }],
+    })
+  })
+
+  it('answers 422 naming the parameter for a start without an end, a bad date, a reversed range or an unknown parameter', async () => {
+    const cases: [string, string][] = [
+      ['start=2025-01-01', 'end'],
+      ['start=2025-13-01&end=2025-12-31', 'start'],
+      ['start=2025-12-31&end=2025-01-01', 'start'],
+      ['wallet=0xab', 'wallet'],
+    ]
+    for (const [query, parameter] of cases) {
+      const res = await get(`/api/v1/coverage?${query}`)
+      expect(res.statusCode, query).toBe(422)
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/)
+      expect(JSON.stringify(res.json()), query).toContain(parameter)
+    }
+  })
+
+  it('says in the page, the export filename and a header whether the range of an answer is complete', async () => {
+    const covered = { wallet: WALLET, start: '2025-11-03T10:00:00Z', end: '2025-11-03T10:59:59Z' }
+    const gapped = { ...covered, end: '2025-11-03T12:59:59Z' }
+
+    expect((await get(twapsUrl(covered))).json().coverage).toEqual({
+      statuses: { complete: true, missing_hours: 0 }, fills: { complete: false, missing_hours: 1 },
+    })
+    expect((await get(twapsUrl(gapped))).json().coverage.statuses).toEqual({ complete: false, missing_hours: 1 })
+
+    const whole = await get(twapsUrl({ ...covered, format: 'csv' }))
+    expect(whole.headers['x-coverage-complete']).toBe('true')
+    expect(whole.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20251103T100000Z_20251103T105959Z.csv"`)
+
+    const holed = await get(twapsUrl({ ...gapped, format: 'csv' }))
+    expect(holed.headers['x-coverage-complete']).toBe('false')
+    expect(holed.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20251103T100000Z_20251103T125959Z_incomplete.csv"`)
+    // The file itself is rows only: nothing an importer would take for a trade.
+    expect(holed.body.split('\n').filter(Boolean)).toHaveLength(1 + 2)
+
+    const fills = await get(`/api/v1/fills?${new URLSearchParams({ ...covered, format: 'ndjson' })}`)
+    expect(fills.headers['x-coverage-complete']).toBe('false')
+    expect(fills.headers['content-disposition']).toMatch(/_incomplete\.ndjson"$/)
+  })
+})
