@@ -58,7 +58,9 @@ describe(`Tax platform exports of fills, on ${engine}`, () => {
       const res = await get(format)
       expect(res.statusCode).toBe(200)
       expect(res.headers['content-type']).toMatch(/^text\/csv/)
-      expect(res.headers['content-disposition']).toBe(`attachment; filename="fills_${WALLET}_20250101_20251231_${format}.csv"`)
+      // The fixtures cover a few hours of the year, so the file says it is not the whole year.
+      expect(res.headers['content-disposition']).toBe(`attachment; filename="fills_${WALLET}_20250101_20251231_${format}_incomplete.csv"`)
+      expect(res.headers['x-coverage-complete']).toBe('false')
       expect(res.body.split('\n')[0]).toBe(HEADERS[format])
       const records = parse(res.body, { columns: true }) as Record<string, string>[]
       const spot = format === 'awaken-spot' ? 2 : format === 'awaken' ? 3 : 5
@@ -121,7 +123,8 @@ describe(`Tax platform exports of TWAPs without fills, on ${engine}`, () => {
     it(`writes ${format} with one trade per executed TWAP at its average price, noted as aggregated, as the hand-checked expected file`, async () => {
       const res = await get(format)
       expect(res.statusCode).toBe(200)
-      expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20251231_${format}.csv"`)
+      expect(res.headers['content-disposition']).toBe(`attachment; filename="twaps_${WALLET}_20250101_20251231_${format}_incomplete.csv"`)
+      expect(res.headers['x-coverage-complete']).toBe('false')
       expect(res.body.split('\n')[0]).toBe(HEADERS[format])
       const records = parse(res.body, { columns: true }) as Record<string, string>[]
       // Nothing executed of TWAP 23; the BTC perp has no PnL to give Koinly or CoinTracker.
