@@ -5,7 +5,7 @@
  * TWAPs are spread over wallets by a Zipf law (weight 1/rank^1.2), so a few bots own a
  * large share (at 1M rows the largest wallet has about 200,000 events) while most wallets
  * have a handful. Each TWAP has an `activated` event and usually a `finished`, `terminated`
- * or error one (see `makeEvents`); files rotate through the encodings UPSTREAM.md lists.
+ * or error one (see `makeEvents`); files rotate through the encodings the Artemis files use.
  */
 
 import { existsSync } from 'node:fs'
@@ -32,7 +32,7 @@ export interface DatasetFile {
   encoding: string
 }
 
-/** Coverage of the bucket starts here (UPSTREAM.md). */
+/** Coverage of the bucket starts here. */
 const FIRST_DAY = Date.UTC(2025, 7, 17)
 /** `makeEvents` places TWAPs 45 s apart on average. */
 const MEAN_TWAP_GAP_MS = 45_000

@@ -2,7 +2,7 @@ import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 
 /**
- * The environment variables of SPEC §1 and the operational ones beside them, with their
+ * The environment variables the README documents, with their
  * defaults. This schema is the single place a variable is named; everything else reads
  * the typed `Config` built from it.
  */

@@ -33,7 +33,7 @@ export interface AppOptions {
 }
 
 /**
- * The HTTP API of SPEC §4, ready to `listen` or `inject`. It only wires: cross-cutting
+ * The HTTP API, ready to `listen` or `inject`. It only wires: cross-cutting
  * behaviour comes from `plugins/` (configured on the root instance, as they apply to every
  * route), resources from `routes/`, which mirror the URL tree. `close()` waits for the
  * responses in flight, streamed exports included; closing the database stays with the caller.

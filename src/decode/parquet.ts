@@ -1,7 +1,7 @@
 /**
  * Parquet file → TWAP events. Reads one row group at a time, column by column, and turns
  * each source row into a `TwapEvent` (or a `RejectedRow` saying why it cannot be one).
- * Column mapping follows SPEC §2; the encodings it copes with are those of UPSTREAM.md.
+ * Column mapping is the README's; the encodings are every one the Artemis files use.
  */
 
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet'
@@ -279,7 +279,7 @@ async function readRowGroup(
   return columns
 }
 
-/** The source column of each field an event is built from (SPEC §2). */
+/** The source column of each field an event is built from (see the README's column mapping). */
 const SOURCE_COLUMNS = {
   twapId: 'twap_id',
   user: 'state_user',

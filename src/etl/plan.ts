@@ -44,7 +44,7 @@ function fetchReason(object: SourceObject, logged: LoggedObject | undefined, for
   return force ? 'forced' : null
 }
 
-/** Requester-pays prices in us-east-1 (UPSTREAM.md), in US dollars. */
+/** Requester-pays prices in us-east-1, in US dollars. */
 export const PRICES = { perGbTransfer: 0.09, perThousandList: 0.005, perThousandGet: 0.0004 } as const
 
 export interface CostEstimate {

@@ -22,7 +22,7 @@ describe(`GET /api/v1/twaps on ${engine}`, () => {
     return res.json<Page>()
   }
 
-  it('answers the shape of SPEC §4, field by field, decimals as strings', async () => {
+  it('answers the documented shape, field by field, decimals as strings', async () => {
     api = await createTestApi()
     await loadEvents(api.store.db, [
       twapEvent({ ts: '2025-11-03T12:00:00Z', status: 'activated', sizeExecuted: '0.0', notionalExecuted: '0.0' }),

@@ -11,7 +11,7 @@ import type { SourceEvent, TimeEncoding } from '../support/parquet.ts'
 
 const WALLET = '0x9d6a0b3c4e5f60718293a4b5c6d7e8f901234ab8'
 
-/** The event of UPSTREAM.md, complete. */
+/** A complete upstream status event. */
 function upstreamEvent(overrides: Partial<SourceEvent> = {}): SourceEvent {
   return {
     time: '2025-12-04T17:00:22.417074898',

@@ -1,5 +1,5 @@
 /**
- * Writes TWAP parquet files for tests, in every encoding UPSTREAM.md describes, so no test
+ * Writes TWAP parquet files for tests, in every encoding the Artemis files use, so no test
  * depends on a committed binary. `makeEvents` invents realistic upstream events;
  * `writeTwapParquet` encodes them the way one data-lake tool or another would.
  */
