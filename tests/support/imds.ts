@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { listenLoopback } from './loopback.ts'
 
 export interface ImdsServer {
   /** For `AWS_EC2_METADATA_SERVICE_ENDPOINT`. */
@@ -19,8 +18,7 @@ export interface ImdsServer {
 export async function startImds(options: { role?: string }): Promise<ImdsServer> {
   const requests: string[] = []
   let first: number | undefined
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((req, res) => {
+  const server = await listenLoopback((req, res) => {
     first ??= Date.now()
     requests.push(`${req.method} ${req.url}`)
     if (!options.role) return
@@ -36,19 +34,10 @@ export async function startImds(options: { role?: string }): Promise<ImdsServer>
     res.statusCode = 404
     res.end()
   })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     requests,
     firstAt: () => first,
-    close: () => new Promise((resolve) => {
-      for (const socket of sockets) socket.destroy()
-      server.close(() => resolve())
-    }),
+    close: () => server.close(),
   }
 }

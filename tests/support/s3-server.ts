@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listenLoopback } from './loopback.ts'
 import { crc32 } from 'node:zlib'
 import { mulberry32 } from '../../src/sample.ts'
 
@@ -100,7 +100,6 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
   let faults: (Fault & { remaining: number })[] = []
   const requests: LoggedRequest[] = []
   const timers = new Set<NodeJS.Timeout>()
-  const sockets = new Set<Socket>()
 
   // S3 orders keys by their UTF-8 bytes, which differs from JS string order for
   // characters outside the BMP. Sorted lazily, once per change, so listing stays O(page).
@@ -253,7 +252,7 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
     res.end(req.method === 'HEAD' ? undefined : body)
   }
 
-  const server = createServer((req, res) => {
+  const server = await listenLoopback((req, res) => {
     req.resume()
     const payer = req.headers['x-amz-request-payer']
     const entry: LoggedRequest = {
@@ -282,15 +281,9 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
         return send(req, res, entry, reply, fault)
     }
   })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     bucket,
     requests,
     putObject(key, body, opts = {}) {
@@ -327,8 +320,7 @@ export async function startS3Server(options: { bucket: string }): Promise<S3Test
     },
     async close() {
       for (const timer of timers) clearTimeout(timer)
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))
+      await server.close()
     },
   }
 }
