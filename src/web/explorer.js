@@ -223,8 +223,8 @@ function twapRows(twap) {
     cell(twap.avg_price ?? '—', 'num'),
     cell(twap.fills ? `${twap.fills.count} · ${fees(twap.fills.fees)}` : '—', 'num'),
     cell(reconciledMark(twap.reconciled)),
-    cell(time(twap.created_at)),
-    cell(time(twap.latest_ts)),
+    cell(when(twap.created_at), 'when'),
+    cell(when(twap.latest_ts), 'when'),
     cell(twap.duration_minutes === null ? '—' : String(twap.duration_minutes), 'num'),
     cell(twap.twap_id),
   )
@@ -445,6 +445,12 @@ function badge(status) {
 function time(iso) {
   if (!iso) return '—'
   return iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC')
+}
+
+/** A time for the TWAP table, allowed to break between its date and its time of day. */
+function when(iso) {
+  if (!iso) return '—'
+  return element('time', { datetime: iso }, time(iso).replace(/ (UTC)$/, '\u00a0$1'))
 }
 
 function day(iso) {

@@ -56,8 +56,11 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     expect(await page.locator('#results-meta').textContent()).toContain(`${twaps.length} TWAPs of ${WALLET}`)
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0)
     if (process.env.EXPLORER_SCREENSHOT) {
-      await page.setViewportSize({ width: 1280, height: 900 })
+      await page.setViewportSize({ width: 1280, height: 1440 })
       await page.locator('#twaps tbody tr:not(.detail) .toggle').first().click()
+      await expect.poll(() => page.locator('#twaps .fills-table').count()).toBe(1)
+      await page.locator('#coverage .coverage-item').first().waitFor()
+      await page.locator('html').evaluate((html) => html.ownerDocument.defaultView.scrollTo(0, 0))
       await page.screenshot({ path: process.env.EXPLORER_SCREENSHOT, fullPage: false })
     }
     expect(errors).toEqual([])
