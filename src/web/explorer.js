@@ -145,13 +145,16 @@ async function run(query) {
   view.twaps = []
   view.cursor = null
   tbody.replaceChildren()
+  $('summary').replaceChildren()
+  $('coverage-list').replaceChildren()
+  $('coverage-note').replaceChildren()
   $('results').hidden = true
   setBusy(true)
   try {
     await loadPage(controller.signal)
     showBanner('')
     renderDownloads(query)
-    await showSummary(query, controller.signal)
+    await Promise.all([showSummary(query, controller.signal), showCoverage(query, controller.signal)])
   } catch (error) {
     if (error instanceof Problem) showProblem(error)
     else if (!(error instanceof DOMException && error.name === 'AbortError')) throw error
@@ -208,7 +211,7 @@ function twapRows(twap) {
   const row = document.createElement('tr')
   row.dataset.twapId = twap.twap_id
   const detailId = `twap-${twap.twap_id}-detail`
-  const toggle = element('button', { class: 'toggle', type: 'button', 'aria-expanded': 'false', 'aria-controls': detailId, 'aria-label': `Events of TWAP ${twap.twap_id}` }, '▸')
+  const toggle = element('button', { class: 'toggle', type: 'button', 'aria-expanded': 'false', 'aria-controls': detailId, 'aria-label': `Events and fills of TWAP ${twap.twap_id}` }, '▸')
   row.append(
     cell(toggle),
     cell(badge(twap.status)),
@@ -219,8 +222,9 @@ function twapRows(twap) {
     cell(twap.executed.notional ?? '—', 'num'),
     cell(twap.avg_price ?? '—', 'num'),
     cell(twap.fills ? `${twap.fills.count} · ${fees(twap.fills.fees)}` : '—', 'num'),
-    cell(time(twap.created_at)),
-    cell(time(twap.latest_ts)),
+    cell(reconciledMark(twap.reconciled)),
+    cell(when(twap.created_at), 'when'),
+    cell(when(twap.latest_ts), 'when'),
     cell(twap.duration_minutes === null ? '—' : String(twap.duration_minutes), 'num'),
     cell(twap.twap_id),
   )
@@ -228,7 +232,7 @@ function twapRows(twap) {
   detail.className = 'detail'
   detail.id = detailId
   detail.hidden = true
-  const detailCell = element('td', { colspan: '13' })
+  const detailCell = element('td', { colspan: '14' })
   detail.append(detailCell)
   toggle.addEventListener('click', () => {
     const open = toggle.getAttribute('aria-expanded') !== 'true'
@@ -320,6 +324,78 @@ async function showSummary(query, signal) {
   )
 }
 
+const RECONCILED = {
+  true: ['yes', '✓', 'Reconciled: its fills add up to its executed size and notional'],
+  false: ['no', '✗', 'Not reconciled: its fills do not add up to its executed size and notional'],
+  null: ['not yet', '…', 'Not decided yet: it is still running, or fills are not stored for every hour of its life'],
+}
+
+/** The reconciliation verdict as a symbol and a word, its meaning in the title: never colour alone. */
+function reconciledMark(verdict) {
+  const key = verdict === true ? 'true' : verdict === false ? 'false' : 'null'
+  const [word, symbol, title] = RECONCILED[key]
+  return element('span', { class: `recon recon-${key}`, title, 'data-reconciled': key },
+    element('span', { 'aria-hidden': 'true' }, `${symbol} `), word, element('span', { class: 'visually-hidden' }, ` (${title})`))
+}
+
+const DATASETS = { statuses: 'TWAP status events', fills: 'Slice fills' }
+const SHOWN_GAPS = 12
+
+/**
+ * Per dataset, whether every hour of the range is stored: "complete", or the missing hours
+ * listed run by run, and the objects waiting for a retry. The range is the whole store's,
+ * not the wallet's: an hour missing hides any wallet's rows.
+ */
+async function showCoverage(query, signal) {
+  const coverage = await getJson('/api/v1/coverage', { start: query.start, end: query.end }, signal)
+  const items = Object.entries(DATASETS).map(([name, label]) => {
+    const dataset = coverage.datasets[name]
+    const item = element('li', { class: `coverage-item ${dataset.complete ? 'complete' : 'incomplete'}`, 'data-dataset': name })
+    if (dataset.complete) {
+      item.append(element('span', { class: 'mark', 'aria-hidden': 'true' }, '✓'), ' ', element('strong', {}, label),
+        `: complete, every hour of the range is stored (${plural(dataset.covered_hours, 'hour')}).`)
+      return item
+    }
+    const what = dataset.covered_hours === 0 ? 'nothing stored for the range'
+      : dataset.missing_hours > 0 ? `${plural(dataset.missing_hours, 'hour')} missing` : 'every hour stored, but objects failed'
+    item.append(element('span', { class: 'mark', 'aria-hidden': 'true' }, '!'), ' ', element('strong', {}, label), `: incomplete, ${what}.`)
+    if (dataset.gaps.length > 0) {
+      const gaps = element('ul', { class: 'gaps', 'aria-label': `Hours of ${label.toLowerCase()} missing` })
+      for (const gap of dataset.gaps.slice(0, SHOWN_GAPS)) {
+        gaps.append(element('li', { class: 'gap' }, `Missing ${hourSpan(gap.start, gap.end)} (${plural(gap.hours, 'hour')})`))
+      }
+      if (dataset.gaps.length > SHOWN_GAPS) gaps.append(element('li', { class: 'gap' }, `and ${dataset.gaps.length - SHOWN_GAPS} more runs of missing hours`))
+      item.append(gaps)
+    }
+    if (dataset.failed_objects.length > 0) {
+      const failed = element('ul', { class: 'gaps', 'aria-label': `Objects of ${label.toLowerCase()} that failed` })
+      for (const object of dataset.failed_objects.slice(0, SHOWN_GAPS)) {
+        failed.append(element('li', { class: 'gap' }, `Failed to load ${object.key}: ${object.error} (retried on the next run)`))
+      }
+      item.append(failed)
+    }
+    return item
+  })
+  $('coverage-list').replaceChildren(...items)
+  const complete = Object.keys(DATASETS).every((name) => coverage.datasets[name].complete)
+  $('coverage').classList.toggle('incomplete', !complete)
+  const note = complete ? [] : [element('p', { class: 'meta' },
+    'Downloads of a range that is not complete are named …_incomplete. Details: ',
+    element('a', { href: apiUrl('/api/v1/coverage', { start: query.start, end: query.end }) }, '/api/v1/coverage'))]
+  $('coverage-note').replaceChildren(...note)
+}
+
+/** The missing hours from the first one's start to the last one's end: `2025-11-03 11:00 to 12:59 UTC`. */
+function hourSpan(first, last) {
+  const from = first.slice(0, 10) + ' ' + first.slice(11, 16)
+  const to = (last.slice(0, 10) === first.slice(0, 10) ? '' : last.slice(0, 10) + ' ') + last.slice(11, 13) + ':59'
+  return `${from} to ${to} UTC`
+}
+
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
 /** Fees by token, `0.04 USDC + 0.001 HYPE`. */
 function fees(list) {
   return list.length === 0 ? 'no fees' : list.map((f) => `${f.amount} ${f.token ?? ''}`.trim()).join(' + ')
@@ -369,6 +445,12 @@ function badge(status) {
 function time(iso) {
   if (!iso) return '—'
   return iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC')
+}
+
+/** A time for the TWAP table, allowed to break between its date and its time of day. */
+function when(iso) {
+  if (!iso) return '—'
+  return element('time', { datetime: iso }, time(iso).replace(/ (UTC)$/, '\u00a0$1'))
 }
 
 function day(iso) {

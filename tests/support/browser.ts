@@ -1,5 +1,13 @@
 import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { buildApp } from '../../src/api/app.ts'
+import { runEtl } from '../../src/etl/run.ts'
+import type { Db } from '../../src/store/db.ts'
+import { testConfig } from './api.ts'
 
 /**
  * Debian's Chromium (or the one `CHROMIUM_PATH` names), driven by playwright-core, which
@@ -42,4 +50,76 @@ export function pageErrors(page: Page): string[] {
     if (message.type() === 'error') errors.push(`console: ${message.text()}`)
   })
   return errors
+}
+
+/**
+ * The contrast ratio (WCAG 2) of an element's computed text colour against the background
+ * it is drawn on: its own or, where that is transparent, the nearest ancestor's, each
+ * layer blended over the one below.
+ */
+export function textContrast(locator: Locator): Promise<number> {
+  // Runs in the page; its DOM types are not this project's (which has no DOM library).
+  return locator.evaluate((element) => {
+    const style = (node: typeof element) => element.ownerDocument.defaultView.getComputedStyle(node)
+    const parse = (css: string): number[] => {
+      const [r = 0, g = 0, b = 0, a = 1] = (css.match(/[\d.]+/g) ?? []).map(Number)
+      return [r, g, b, css.startsWith('rgba') || css.includes('/') ? a : 1]
+    }
+    const layers: number[][] = []
+    for (let node = element; node; node = node.parentElement) {
+      const layer = parse(style(node).backgroundColor)
+      if (layer[3]! > 0) layers.push(layer)
+      if (layer[3] === 1) break
+    }
+    let bg = [255, 255, 255]
+    for (const [r, g, b, a] of layers.reverse()) bg = [r!, g!, b!].map((c, i) => c * a! + bg[i]! * (1 - a!))
+    const [fr, fg, fb, fa] = parse(style(element).color)
+    const fgRgb = [fr!, fg!, fb!].map((c, i) => c * fa! + bg[i]! * (1 - fa!))
+    const luminance = (rgb: number[]) => {
+      const [r, g, b] = rgb.map((c) => (c / 255 <= 0.04045 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4))
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
+    }
+    const [light, dark] = [luminance(fgRgb), luminance(bg)].sort((x, y) => y - x)
+    return (light! + 0.05) / (dark! + 0.05)
+  })
+}
+
+/** What Chromium's accessibility tree says of the element `selector` finds: its name, description and states. */
+export async function accessibleNode(page: Page, selector: string): Promise<{ role: string; name: string; description: string; properties: Record<string, unknown> }> {
+  const cdp = await page.context().newCDPSession(page)
+  try {
+    const { root } = await cdp.send('DOM.getDocument', { depth: 0 })
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector })
+    if (!nodeId) throw new Error(`no element matches ${selector}`)
+    const { nodes } = await cdp.send('Accessibility.getPartialAXTree', { nodeId, fetchRelatives: false })
+    const node = nodes[0]
+    if (!node) throw new Error(`${selector} is not in the accessibility tree`)
+    return {
+      role: String(node.role?.value ?? ''),
+      name: String(node.name?.value ?? ''),
+      description: String(node.description?.value ?? ''),
+      properties: Object.fromEntries((node.properties ?? []).map((p) => [p.name, p.value.value])),
+    }
+  } finally {
+    await cdp.detach()
+  }
+}
+
+const SAMPLE_FILE = fileURLToPath(new URL('../../samples/twap-sample.parquet', import.meta.url))
+const SAMPLE_FILLS = fileURLToPath(new URL('../../samples/node-fills-sample.lz4', import.meta.url))
+
+/** Ingests the bundled sample, statuses then fills, as `npm start` does on an empty store. */
+export async function loadSample(db: Db): Promise<void> {
+  const quiet = pino({ level: 'silent' })
+  for (const [path, dataset] of [[SAMPLE_FILE, 'statuses'], [SAMPLE_FILLS, 'fills']] as const) {
+    const summary = await runEtl({ db, config: testConfig(), logger: quiet }, { source: { kind: 'local', paths: [path] }, dataset })
+    if (summary.objectsOk !== 1) throw new Error(`the sample ${path} did not load: ${JSON.stringify({ ...summary, planned: undefined })}`)
+  }
+}
+
+/** The service over `db`, listening on a free port of 127.0.0.1, and its base URL. */
+export async function serve(db: Db): Promise<{ app: FastifyInstance; base: string }> {
+  const app = await buildApp({ db, config: testConfig() })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }
 }

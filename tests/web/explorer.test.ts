@@ -1,23 +1,18 @@
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import pino from 'pino'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
-import { runEtl } from '../../src/etl/run.ts'
 import { SAMPLE_WALLETS } from '../../src/sample.ts'
 import { testConfig } from '../support/api.ts'
-import { chromiumPath, launchBrowser, noBrowserReason, pageErrors } from '../support/browser.ts'
+import { accessibleNode, chromiumPath, launchBrowser, loadSample, noBrowserReason, pageErrors, serve } from '../support/browser.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 
-const SAMPLE_FILE = fileURLToPath(new URL('../../samples/twap-sample.parquet', import.meta.url))
-const SAMPLE_FILLS = fileURLToPath(new URL('../../samples/node-fills-sample.lz4', import.meta.url))
 const WALLET = SAMPLE_WALLETS[0]
 const RANGE = 'start=2025-11-01&end=2025-11-30'
 
-interface ApiTwap { twap_id: string; asset: string; status: string; events: { status: string }[] }
+interface ApiTwap { twap_id: string; asset: string; status: string; events: { status: string }[]; reconciled: boolean | null }
 
 /** Errors a page reported other than the failed requests a test provokes on purpose. */
 const unexpected = (errors: string[]) => errors.filter((e) => !/Failed to load resource: the server responded with a status of (422|503)/.test(e))
@@ -31,13 +26,8 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
 
   beforeAll(async () => {
     store = await createTestStore()
-    const summary = await runEtl({ db: store.db, config: testConfig(), logger: pino({ level: 'silent' }) }, { source: { kind: 'local', paths: [SAMPLE_FILE] } })
-    expect(summary.objectsOk).toBe(1)
-    const fills = await runEtl({ db: store.db, config: testConfig(), logger: pino({ level: 'silent' }) }, { source: { kind: 'local', paths: [SAMPLE_FILLS] }, dataset: 'fills' })
-    expect(fills.objectsOk).toBe(1)
-    app = await buildApp({ db: store.db, config: testConfig() })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    await loadSample(store.db)
+    ;({ app, base } = await serve(store.db))
     twaps = (await app.inject(`/api/v1/twaps?wallet=${WALLET}&${RANGE}&latest_per_twap=false&limit=5000`)).json<{ twaps: ApiTwap[] }>().twaps
     expect(twaps.length).toBeGreaterThan(10)
     browser = await launchBrowser()
@@ -66,8 +56,11 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     expect(await page.locator('#results-meta').textContent()).toContain(`${twaps.length} TWAPs of ${WALLET}`)
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0)
     if (process.env.EXPLORER_SCREENSHOT) {
-      await page.setViewportSize({ width: 1280, height: 900 })
+      await page.setViewportSize({ width: 1280, height: 1440 })
       await page.locator('#twaps tbody tr:not(.detail) .toggle').first().click()
+      await expect.poll(() => page.locator('#twaps .fills-table').count()).toBe(1)
+      await page.locator('#coverage .coverage-item').first().waitFor()
+      await page.locator('html').evaluate((html) => html.ownerDocument.defaultView.scrollTo(0, 0))
       await page.screenshot({ path: process.env.EXPLORER_SCREENSHOT, fullPage: false })
     }
     expect(errors).toEqual([])
@@ -131,6 +124,53 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     }
     expect(await page.locator('#more').isHidden()).toBe(true)
     expect(await rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-twap-id')))).toEqual(twaps.map((t) => t.twap_id))
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('marks each TWAP reconciled, or not yet decided, in words beside the symbol', async () => {
+    const { page, errors } = await openPage(`/?wallet=${WALLET}&${RANGE}`)
+    await expect.poll(() => rows(page).count()).toBe(twaps.length)
+    const marks = await rows(page).evaluateAll((trs) => trs.map((tr) => tr.querySelector('.recon')?.getAttribute('data-reconciled')))
+    expect(marks).toEqual(twaps.map((t) => String(t.reconciled)))
+    expect(new Set(marks)).toEqual(new Set(['true', 'null']))
+    // What a sighted reader sees (the symbol and a word), and what a screen reader says.
+    const shown = (locator: Locator) => locator.evaluate((span) => [...span.childNodes]
+      .filter((n) => !(n.nodeType === 1 && n.classList.contains('visually-hidden'))).map((n) => n.textContent).join(''))
+    const yes = twaps.find((t) => t.reconciled === true) as ApiTwap
+    const undecided = twaps.find((t) => t.reconciled === null) as ApiTwap
+    const mark = (twap: ApiTwap) => page.locator(`tr[data-twap-id="${twap.twap_id}"] .recon`)
+    expect(await shown(mark(yes))).toBe('✓ yes')
+    expect(await mark(yes).getAttribute('title')).toMatch(/fills add up to its executed size and notional/)
+    expect((await accessibleNode(page, `tr[data-twap-id="${yes.twap_id}"] td:nth-child(10)`)).name)
+      .toBe('yes (Reconciled: its fills add up to its executed size and notional)')
+    expect(await shown(mark(undecided))).toBe('… not yet')
+    expect(await mark(undecided).getAttribute('title')).toMatch(/^Not decided yet/)
+    expect((await accessibleNode(page, `tr[data-twap-id="${undecided.twap_id}"] td:nth-child(10)`)).name).toMatch(/^not yet \(Not decided yet: /)
+    expect(await page.locator('#twaps thead th').nth(9).textContent()).toBe('Reconciled')
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('says the days the sample covers are complete in both datasets, and lists the hours of November it lacks', async () => {
+    const { page, errors } = await openPage(`/?wallet=${WALLET}&start=2025-11-03&end=2025-11-27`)
+    const item = (dataset: string) => page.locator(`#coverage .coverage-item[data-dataset="${dataset}"]`)
+    await expect.poll(() => item('statuses').count()).toBe(1)
+    for (const dataset of ['statuses', 'fills']) {
+      expect(await item(dataset).getAttribute('class')).toContain('complete')
+      expect(await item(dataset).innerText()).toMatch(/: complete, every hour of the range is stored \(600 hours\)\.$/)
+      expect(await item(dataset).locator('.gap').count()).toBe(0)
+    }
+    expect(await page.locator('#coverage').getAttribute('class')).not.toContain('incomplete')
+
+    await page.goto(`${base}/?wallet=${WALLET}&${RANGE}`)
+    await expect.poll(() => item('statuses').locator('.gap').allInnerTexts()).toEqual([
+      'Missing 2025-11-01 00:00 to 13:59 UTC (14 hours)',
+      'Missing 2025-11-28 18:00 to 2025-11-30 23:59 UTC (54 hours)',
+    ])
+    expect(await item('statuses').innerText()).toMatch(/^! TWAP status events: incomplete, 68 hours missing\./)
+    expect(await item('fills').locator('.gap').first().innerText()).toBe('Missing 2025-11-01 00:00 to 2025-11-02 09:59 UTC (34 hours)')
+    expect(await page.locator('#coverage-note').innerText()).toContain('named …_incomplete')
     expect(errors).toEqual([])
     await page.close()
   })
