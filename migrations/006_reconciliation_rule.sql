@@ -12,8 +12,8 @@
 -- On 20,000 simulated TWAPs (1 to 400 slices, 5-significant-digit prices, 0 to 5 size
 -- decimals, figures summed in float64) 56% of the figures differ from the exact sum and
 -- rounding to the status's decimals rejects all of those; the largest difference seen is
--- 0.27 of the float bound. The bound stays far below one slice or one size lot, so a
--- missing or short fill still fails.
+-- 0.27 of the float bound (tests/store/reconcile.test.ts checks 500 of them in SQL). The
+-- bound stays far below one slice or one size lot, so a missing or short fill still fails.
 CREATE FUNCTION twap_figure_agrees(stated NUMERIC, summed NUMERIC, fills INTEGER) RETURNS BOOLEAN
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$
@@ -25,7 +25,10 @@ CREATE FUNCTION twap_figure_agrees(stated NUMERIC, summed NUMERIC, fills INTEGER
 -- twap_reconciliation; a TWAP with no status left loses its verdict. Its life is the hours
 -- from its placement (else its first stored event) to its latest event; its fills are
 -- covered when every hour of that life is in the fills coverage. Undecided (null) while
--- it runs, while a figure is missing, or while an hour of its life has no fills object.
+-- it runs, while a figure is missing, or while an hour of its life has no fills object;
+-- except a TWAP that executed nothing (an error right after placement, say): its status
+-- says it has no fills, so it reconciles when none is stored and fails when one is,
+-- whether or not fills cover its life.
 -- A stored function so the ingest and the migrations that re-judge stored TWAPs (as this
 -- one does) apply one and the same rule.
 CREATE FUNCTION judge_twaps(ids TEXT[]) RETURNS VOID
@@ -50,8 +53,9 @@ CREATE FUNCTION judge_twaps(ids TEXT[]) RETURNS VOID
     INSERT INTO twap_reconciliation AS r
       (twap_id, wallet, reconciled, terminal, first_hour, last_hour, executed_size, executed_notional, filled_size, filled_notional, fills_count, computed_at)
     SELECT twap_id, wallet,
-           CASE WHEN NOT is_terminal OR size_executed IS NULL OR notional_executed IS NULL
-                  OR last_hour < first_hour OR covered < extract(epoch FROM last_hour - first_hour) / 3600 + 1 THEN NULL
+           CASE WHEN NOT is_terminal OR size_executed IS NULL OR notional_executed IS NULL THEN NULL
+                WHEN size_executed = 0 AND notional_executed = 0 THEN count = 0
+                WHEN last_hour < first_hour OR covered < extract(epoch FROM last_hour - first_hour) / 3600 + 1 THEN NULL
                 ELSE twap_figure_agrees(size_executed, size, count) AND twap_figure_agrees(notional_executed, notional, count)
            END,
            is_terminal, first_hour, last_hour, size_executed, notional_executed, size, notional, count, now()
