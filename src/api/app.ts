@@ -1,6 +1,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Registry } from 'prom-client'
-import type { Config } from '../config.ts'
+import { DATASET_NAMES, type Config } from '../config.ts'
+import { registerCompletenessGauges } from '../metrics.ts'
+import { readCompleteness } from '../store/completeness.ts'
 import type { Db } from '../store/db.ts'
 import { configureApiKeys } from './plugins/api-keys.ts'
 import { configureCors } from './plugins/cors.ts'
@@ -52,7 +54,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await configureCors(app, config)
   await configureApiKeys(app, config)
   await configureRateLimit(app, config)
-  await configureMetrics(app, options.registry ?? new Registry())
+  const registry = options.registry ?? new Registry()
+  await configureMetrics(app, registry)
+  registerCompletenessGauges(registry, () => readCompleteness(db, DATASET_NAMES), {
+    timeoutMs: config.health.timeoutMs,
+    onError: (err) => app.log.warn({ err }, 'metrics: could not read the completeness counts'),
+  })
 
   await app.register(root)
   await app.register(web)

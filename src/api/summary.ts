@@ -12,7 +12,7 @@ const noFills = (): FillSums => ({ count: 0, fees: [], builder_fee: '0', closed_
  * The summary from the two grouped queries: each GROUPING level becomes one part of the
  * answer, so no sum is made outside the database.
  */
-export function toSummary(range: SummaryRange, twaps: TwapGroupRow[], fills: FillGroupRow[]): WalletSummary {
+export function toSummary(range: SummaryRange, twaps: TwapGroupRow[], fills: FillGroupRow[], coverage: WalletSummary['coverage']): WalletSummary {
   const assets = new Map<string, AssetSummary>()
   const entry = (asset: string | null, side: string | null): AssetSummary => {
     const k = key(asset, side)
@@ -38,7 +38,7 @@ export function toSummary(range: SummaryRange, twaps: TwapGroupRow[], fills: Fil
     else if (row.level === 7) Object.assign(totals.fills, { count: row.count, builder_fee: row.builder_fee, closed_pnl: row.closed_pnl })
   }
   const ordered = [...assets.values()].sort((a, b) => (a.asset ?? '').localeCompare(b.asset ?? '') || (a.side ?? '').localeCompare(b.side ?? ''))
-  return { wallet: range.wallet, start: range.start, end: range.end, asset: range.asset, assets: ordered, totals }
+  return { wallet: range.wallet, start: range.start, end: range.end, asset: range.asset, assets: ordered, totals, coverage }
 }
 
 /** The summary CSV's columns: `row` is `asset` for an asset and side, `total` for the last line. */

@@ -10,7 +10,7 @@ import { createS3Client, describeS3Error, downloadObject, headObject, isIngestib
 import { listLocalFiles } from '../source/local.ts'
 import { recordCoverage } from '../store/coverage.ts'
 import type { Db } from '../store/db.ts'
-import { reconcileObject } from '../store/reconcile.ts'
+import { reconcileObject, twapsOfObject } from '../store/reconcile.ts'
 import { isDatabaseUnavailable } from '../store/unavailable.ts'
 import { isSampleKey, loggedSampleKeys, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
 import { DATASETS, type Dataset } from './datasets.ts'
@@ -377,6 +377,7 @@ async function ingestObject(
     await db.transaction(async (tx) => {
       const sampleRows = await removeSample(tx, sampleKeys)
       if (sampleRows > 0) deps.logger.info({ rows: sampleRows, key: object.key }, 'real data arrived: removed the bundled sample data')
+      const heldBefore = object.replaces ? await twapsOfObject(tx, dataset.name, object.key) : []
       await dataset.load(tx, object.key, file, object.replaces, (batch) => {
         result.inserted += batch.inserted
         result.duplicate += batch.duplicate
@@ -388,7 +389,7 @@ async function ingestObject(
       result.durationMs = Math.round(performance.now() - started)
       await recordIngest(tx, logEntry(dataset, object, result))
       await recordCoverage(tx, dataset.name, object.key)
-      await reconcileObject(tx, dataset.name, object.key)
+      await reconcileObject(tx, dataset.name, object.key, heldBefore)
     }).catch((err: unknown) => {
       sample.giveBack(sampleKeys)
       throw err

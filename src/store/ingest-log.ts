@@ -58,14 +58,17 @@ export interface LastIngest {
   ageSeconds: number
 }
 
-/** The newest object ingested without error, or null before the first one. */
-export async function lastSuccessfulIngest(db: Queryable): Promise<LastIngest | null> {
-  const { rows } = await db.query<{ s3_object_key: string; ingested_at: string; age_seconds: number }>(
-    `SELECT s3_object_key, ingested_at, extract(epoch FROM now() - ingested_at)::float8 AS age_seconds
-       FROM etl_s3_ingest_log WHERE error_text IS NULL
-      ORDER BY ingested_at DESC LIMIT 1`)
-  const row = rows[0]
-  return row ? { key: row.s3_object_key, ingestedAt: row.ingested_at, ageSeconds: row.age_seconds } : null
+/** The newest object of each of `datasets` ingested without error (null before its first). */
+export async function lastSuccessfulIngests(db: Queryable, datasets: readonly string[]): Promise<Map<string, LastIngest | null>> {
+  const { rows } = await db.query<{ dataset: string; s3_object_key: string | null; ingested_at: string | null; age_seconds: number | null }>(
+    `SELECT d.dataset, l.s3_object_key, l.ingested_at, extract(epoch FROM now() - l.ingested_at)::float8 AS age_seconds
+       FROM unnest($1::text[]) AS d(dataset)
+       LEFT JOIN LATERAL (
+         SELECT s3_object_key, ingested_at FROM etl_s3_ingest_log
+          WHERE dataset = d.dataset AND error_text IS NULL ORDER BY ingested_at DESC LIMIT 1) l ON true`, [datasets])
+  return new Map(rows.map((r) => [r.dataset, r.s3_object_key === null || r.ingested_at === null || r.age_seconds === null
+    ? null
+    : { key: r.s3_object_key, ingestedAt: r.ingested_at, ageSeconds: r.age_seconds }]))
 }
 
 /** The bundled sample's file, as `hl-twap start` loads it into an empty embedded store. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { engine } from '../support/db.ts'
-import { createTestApi, loadEvents, twapLifecycle, twapsUrl, WALLET, type TestApi } from '../support/api.ts'
+import { createTestApi, loadEvents, loadFills, twapLifecycle, twapsUrl, WALLET, type TestApi } from '../support/api.ts'
 
 describe(`GET /api/v1/coverage, on ${engine}`, () => {
   let api: TestApi
@@ -92,5 +92,33 @@ describe(`GET /api/v1/coverage, on ${engine}`, () => {
     const fills = await get(`/api/v1/fills?${new URLSearchParams({ ...covered, format: 'ndjson' })}`)
     expect(fills.headers['x-coverage-complete']).toBe('false')
     expect(fills.headers['content-disposition']).toMatch(/_incomplete\.ndjson"$/)
+  })
+
+  it('gives the wallet summary the coverage of /api/v1/twaps, and names its CSV _incomplete unless both datasets cover the range', async () => {
+    const covered = { start: '2025-11-03T10:00:00Z', end: '2025-11-03T10:59:59Z' }
+    const gapped = { ...covered, end: '2025-11-03T12:59:59Z' }
+    const summaryUrl = (query: Record<string, string>) => `/api/v1/wallets/${WALLET}/summary?${new URLSearchParams(query)}`
+    for (const range of [covered, gapped]) {
+      const summary = await get(summaryUrl(range))
+      expect(summary.statusCode).toBe(200)
+      expect(summary.json().coverage).toEqual((await get(twapsUrl({ wallet: WALLET, ...range }))).json().coverage)
+    }
+    expect((await get(summaryUrl(gapped))).json().coverage).toEqual({
+      statuses: { complete: false, missing_hours: 1 }, fills: { complete: false, missing_hours: 3 },
+    })
+
+    // The statuses cover hour 10, the fills do not: the fees and PnL columns would be short.
+    const noFills = await get(summaryUrl({ ...covered, format: 'csv' }))
+    expect(noFills.headers['x-coverage-complete']).toBe('false')
+    expect(noFills.headers['content-disposition']).toBe(`attachment; filename="summary_${WALLET}_20251103T100000Z_20251103T105959Z_incomplete.csv"`)
+    expect(noFills.body.split('\n').filter(Boolean).at(-1)).toMatch(/^total,/)
+
+    await loadFills(api.store.db, [], 'node_fills_by_block/hourly/20251103/10.lz4')
+    const whole = await get(summaryUrl({ ...covered, format: 'csv' }))
+    expect(whole.headers['x-coverage-complete']).toBe('true')
+    expect(whole.headers['content-disposition']).toBe(`attachment; filename="summary_${WALLET}_20251103T100000Z_20251103T105959Z.csv"`)
+    expect((await get(summaryUrl(covered))).json().coverage).toEqual({
+      statuses: { complete: true, missing_hours: 0 }, fills: { complete: true, missing_hours: 0 },
+    })
   })
 })

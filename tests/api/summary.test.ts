@@ -81,7 +81,9 @@ describe(`A wallet's summary, on ${engine}`, () => {
     const json = (await api.app.inject(url({}))).json<Summary>()
     const res = await api.app.inject(url({ format: 'csv' }))
     expect(res.headers['content-type']).toMatch(/^text\/csv/)
-    expect(res.headers['content-disposition']).toBe(`attachment; filename="summary_${WALLET}_20251001_20251031.csv"`)
+    // The fixtures hold a few hours of October, so the month's file says it is incomplete.
+    expect(res.headers['content-disposition']).toBe(`attachment; filename="summary_${WALLET}_20251001_20251031_incomplete.csv"`)
+    expect(res.headers['x-coverage-complete']).toBe('false')
     const records = parse(res.body, { columns: true }) as Record<string, string>[]
     expect(records).toHaveLength(json.assets.length + 1)
     expect(records.at(-1)).toMatchObject({ row: 'total', twaps: '4', executed_notional: '18290.45', fills: String(json.totals.fills.count), closed_pnl: json.totals.fills.closed_pnl })

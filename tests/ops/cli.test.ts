@@ -131,6 +131,16 @@ describe(`npm start (hl-twap start), as a process, on ${engine}`, () => {
       const fills = await getJson<{ fills: unknown[]; totals: { count: number } }>(`${url}/api/v1/twaps/${String(twapId)}/fills`)
       expect(fills.body.totals.count).toBeGreaterThan(0)
       expect(fills.body.fills).toHaveLength(fills.body.totals.count)
+      // The sample's hours are all covered, in both datasets, and every TWAP that ended reconciles.
+      const coverage = await getJson<{ datasets: Record<string, { complete: boolean; covered_hours: number; gaps: unknown[]; failed_objects: unknown[] }> }>(`${url}/api/v1/coverage`)
+      for (const dataset of ['statuses', 'fills']) {
+        expect(coverage.body.datasets[dataset], dataset).toMatchObject({ complete: true, gaps: [], failed_objects: [] })
+        expect(coverage.body.datasets[dataset]!.covered_hours, dataset).toBeGreaterThan(0)
+      }
+      for (const w of SAMPLE_WALLETS) {
+        const page = await getJson<{ twaps: { twap_id: string; status: string; reconciled: boolean | null }[] }>(`${url}/api/v1/twaps?wallet=${w}&start=2025-11-01&end=2025-12-01&limit=5000`)
+        for (const t of page.body.twaps) expect([t.twap_id, t.reconciled]).toEqual([t.twap_id, t.status === 'activated' ? null : true])
+      }
     } else {
       // PostgreSQL is a real store: the README's production recipe must not get fake events.
       expect(cli.logs.find((l) => l.sample !== undefined)).toMatchObject({

@@ -140,12 +140,13 @@ function eventsParquet(events: readonly TwapEvent[]): Promise<ArrayBuffer> {
 export interface ConfigChanges {
   api?: Partial<Config['api']>
   health?: Partial<Config['health']>
+  etl?: Partial<Config['etl']>
 }
 
-/** The default configuration with some API or health settings changed. */
+/** The default configuration with some API, health or ETL settings changed. */
 export function testConfig(changes: ConfigChanges = {}): Config {
   const base = loadConfig({})
-  return { ...base, api: { ...base.api, ...changes.api }, health: { ...base.health, ...changes.health } }
+  return { ...base, api: { ...base.api, ...changes.api }, health: { ...base.health, ...changes.health }, etl: { ...base.etl, ...changes.etl } }
 }
 
 export interface TestApi {

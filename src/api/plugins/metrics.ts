@@ -32,7 +32,7 @@ export async function configureMetrics(app: FastifyInstance, registry: Registry)
     schema: {
       operationId: 'getMetrics',
       summary: 'Prometheus metrics',
-      description: 'Prometheus text exposition: HTTP request counts and latency by route and status, and the ETL\'s metrics when it runs in this process.',
+      description: 'Prometheus text exposition: HTTP request counts and latency by route and status, the completeness gauges (coverage gaps, missing hours and failed objects per dataset, unreconciled TWAPs), and the ETL\'s metrics when it runs in this process.',
       tags: ['operations'],
       security: [],
       response: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problemResponses(422) },

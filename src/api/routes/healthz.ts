@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Config } from '../../config.ts'
+import { DATASET_NAMES, type Config, type DatasetName } from '../../config.ts'
 import { isoFromPg, type Db } from '../../store/db.ts'
-import { lastSuccessfulIngest } from '../../store/ingest-log.ts'
+import { lastSuccessfulIngests, type LastIngest } from '../../store/ingest-log.ts'
 import { Health } from '../schemas/health.ts'
 import { problemResponses } from '../schemas/problem.ts'
 
@@ -28,14 +28,22 @@ function reasonOf(err: unknown): string {
   return typeof code === 'string' ? `unreachable (${code})` : 'unreachable'
 }
 
+/** An ingest as /healthz shows it. */
+function ingested(last: LastIngest | null): Health['last_ingested'] {
+  return last && { s3_object_key: last.key, ingested_at: isoFromPg(last.ingestedAt), age_seconds: Math.max(0, Math.round(last.ageSeconds)) }
+}
+
 /**
- * `GET /healthz`: 200 while the database answers, `stale` when the newest object ingested
- * without error is older than `HEALTH_STALE_AFTER_HOURS` (so monitoring can alert on a
- * stopped pipeline without a load balancer pulling the API), 503 when the database does not
- * answer, or not within `HEALTH_TIMEOUT_MS` (a frozen server must not hang the probe), with
- * the reason. Before anything is ingested the status is ok: a fresh install is not stale.
+ * `GET /healthz`: 200 while the database answers, `stale` when a dataset of `ETL_DATASETS`
+ * has not ingested an object without error for `HEALTH_STALE_AFTER_HOURS` (so monitoring can
+ * alert on a stopped pipeline without a load balancer pulling the API), 503 when the
+ * database does not answer, or not within `HEALTH_TIMEOUT_MS` (a frozen server must not hang
+ * the probe), with the reason. Each dataset is judged by its own newest ingest, so fresh
+ * statuses do not hide stopped fills. A dataset before its first ingest is not stale (a
+ * fresh install, a dataset just added), and one outside `ETL_DATASETS` is reported but never
+ * makes the service stale: nothing is meant to keep it current.
  */
-const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'> }> = async (app, { db, config }) => {
+const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health' | 'etl'> }> = async (app, { db, config }) => {
   const staleAfterHours = config.health.staleAfterHours
   app.get('/healthz', {
     schema: {
@@ -50,9 +58,9 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
       },
     },
   }, async (request, reply) => {
-    let last
+    let newest: Map<string, LastIngest | null>
     try {
-      last = await within(lastSuccessfulIngest(db), config.health.timeoutMs)
+      newest = await within(lastSuccessfulIngests(db, DATASET_NAMES), config.health.timeoutMs)
     } catch (err) {
       request.log.warn({ err }, 'health check: database unavailable')
       return reply.code(503).send({
@@ -62,16 +70,19 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
         stale_after_hours: staleAfterHours,
       } satisfies Health)
     }
-    const stale = last !== null && last.ageSeconds > staleAfterHours * 3600
+    const datasetHealth = (name: DatasetName) => {
+      const last = newest.get(name) ?? null
+      return { configured: config.etl.datasets.includes(name), stale: last !== null && last.ageSeconds > staleAfterHours * 3600, last_ingested: ingested(last) }
+    }
+    const datasets = { statuses: datasetHealth('statuses'), fills: datasetHealth('fills') }
+    const last = [...newest.values()].reduce<LastIngest | null>((a, b) => (b !== null && (a === null || b.ageSeconds < a.ageSeconds) ? b : a), null)
+    const stale = Object.values(datasets).some((d) => d.configured && d.stale)
     return {
       status: stale ? 'stale' : 'ok',
       database: { status: 'ok', engine: db.engine },
-      last_ingested: last && {
-        s3_object_key: last.key,
-        ingested_at: isoFromPg(last.ingestedAt),
-        age_seconds: Math.max(0, Math.round(last.ageSeconds)),
-      },
+      last_ingested: ingested(last),
       stale_after_hours: staleAfterHours,
+      datasets,
     } satisfies Health
   })
 }

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { RangeParameters } from '../range.ts'
 import { component } from './component.ts'
+import { RangeCoverage } from './coverage.ts'
 import { TwapsQuery } from './twaps.ts'
 
 /** The wallet summary: its path and query, and the totals it answers with. */
@@ -67,5 +68,6 @@ export const WalletSummary = component('WalletSummary', Type.Object({
   asset: nullable(Type.String()),
   assets: Type.Array(AssetSummary, { description: 'By asset, then side.' }),
   totals: Type.Object({ twaps: TwapTotals, fills: FillSums }, { description: 'Across assets: notional in USD, fees per fee token.' }),
+  coverage: RangeCoverage,
 }, { description: 'A wallet\'s TWAPs and fills over a time range, summed per asset and side and in total.' }))
 export type WalletSummary = Static<typeof WalletSummary>

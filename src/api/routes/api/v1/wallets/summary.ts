@@ -3,6 +3,7 @@ import type { Db } from '../../../../../store/db.ts'
 import { walletSummaryRows } from '../../../../../store/summary-queries.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart } from '../../../../range.ts'
+import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
 import { SummaryParams, SummaryQuery, WalletSummary } from '../../../../schemas/summary.ts'
 import { summaryCsv, toSummary } from '../../../../summary.ts'
@@ -16,13 +17,23 @@ const walletSummary: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db })
     schema: {
       operationId: 'getWalletSummary',
       summary: 'A wallet\'s totals over a time range',
-      description: `Per asset and side: TWAPs by latest status in the range, their executed size, notional and average price (from the status events, each TWAP as its latest event in the range); fill count, fees per token, builder fees and realized PnL (from the fills). Then the totals across assets: notional in USD, fees per fee token. ${RANGE_RULE} All sums exact. \`format=csv\`: one line per asset and side, then a \`total\` line.`,
+      description: `Per asset and side: TWAPs by latest status in the range, their executed size, notional and average price (from the status events, each TWAP as its latest event in the range); fill count, fees per token, builder fees and realized PnL (from the fills). Then the totals across assets: notional in USD, fees per fee token. ${RANGE_RULE} All sums exact. \`coverage\` says per dataset whether every hour of the range is stored. \`format=csv\`: one line per asset and side, then a \`total\` line; the file is named \`…_incomplete.csv\` and \`X-Coverage-Complete\` is \`false\` unless both datasets cover the range.`,
       tags: ['wallets'],
       params: SummaryParams,
       querystring: SummaryQuery,
       response: {
         200: {
           description: 'The summary.',
+          headers: {
+            'Content-Disposition': {
+              type: 'string',
+              description: 'CSV only: `attachment; filename="summary_<wallet>_<start>_<end>.csv"`, with `_incomplete` before the extension unless both the statuses and the fills cover every hour of the range.',
+            },
+            'X-Coverage-Complete': {
+              type: 'string',
+              description: 'CSV only: `true` when both datasets cover every hour of the range, else `false`.',
+            },
+          },
           content: {
             'application/json': { schema: WalletSummary },
             'text/csv': { schema: { type: 'string', description: 'Header, one line per asset and side, one `total` line.' } },
@@ -35,12 +46,15 @@ const walletSummary: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db })
     const parsed = parseTimeRange(request.query)
     if (!parsed.range) throw new InvalidParameters(parsed.errors)
     const range = { wallet: request.params.wallet.toLowerCase(), ...rangeBounds(parsed.range), asset: request.query.asset ?? null }
-    const { twaps, fills } = await walletSummaryRows(db, range)
-    const summary = toSummary(range, twaps, fills)
+    const [{ twaps, fills }, coverage] = await Promise.all([walletSummaryRows(db, range), rangeCoverage(db, parsed.range)])
+    const summary = toSummary(range, twaps, fills, coverage)
     if (request.query.format === 'csv') {
+      // Its columns come from both datasets: a gap in either makes some of them short.
+      const complete = coverage.statuses.complete && coverage.fills.complete
+      const filename = markExport(reply, complete, `summary_${range.wallet}_${rangeFilePart(parsed.range)}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="summary_${range.wallet}_${rangeFilePart(parsed.range)}.csv"`)
+        .header('content-disposition', `attachment; filename="${filename}"`)
         .send(summaryCsv(summary) as unknown as WalletSummary)
     }
     return summary
