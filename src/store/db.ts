@@ -62,6 +62,8 @@ export interface OpenOptions {
   applicationName?: string
   /** PostgreSQL connections at most (default 10); the ETL holds one per object in flight. */
   poolSize?: number
+  /** A read replica: longest to wait for it to replay the schema's migrations (default a minute). */
+  schemaWaitMs?: number
 }
 
 /** The store's part of the configuration; `database` defaults to `DEFAULT_TIMEOUTS`. */

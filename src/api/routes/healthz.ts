@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Config } from '../../config.ts'
 import { isoFromPg, type Db } from '../../store/db.ts'
 import { lastSuccessfulIngest } from '../../store/ingest-log.ts'
+import { replicaLag, type ReplicaLag } from '../../store/replica.ts'
 import { Health } from '../schemas/health.ts'
 import { problemResponses } from '../schemas/problem.ts'
 
@@ -34,9 +35,23 @@ function reasonOf(err: unknown): string {
  * stopped pipeline without a load balancer pulling the API), 503 when the database does not
  * answer, or not within `HEALTH_TIMEOUT_MS` (a frozen server must not hang the probe), with
  * the reason. Before anything is ingested the status is ok: a fresh install is not stale.
+ * When the API reads a replica (`primary` is the database the ETL writes), `db` is that
+ * replica and `replica` adds its lag and whether the primary answers; a primary that is
+ * down does not turn the answer 503, since every route still serves from the replica.
  */
-const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'> }> = async (app, { db, config }) => {
+const healthz: FastifyPluginAsyncTypebox<{ db: Db; primary?: Db; config: Pick<Config, 'health'> }> = async (app, { db, primary, config }) => {
   const staleAfterHours = config.health.staleAfterHours
+  /** With a replica: whether the primary answers, checked beside the replica's own queries. */
+  const primaryState = async (): Promise<NonNullable<Health['replica']>['primary']> => {
+    try {
+      await within(primary!.query('SELECT 1'), config.health.timeoutMs)
+      return { status: 'ok' }
+    } catch (err) {
+      return { status: 'unavailable', reason: reasonOf(err) }
+    }
+  }
+  const replicaOf = (lag: ReplicaLag | undefined, primaryNow: NonNullable<Health['replica']>['primary']): Health['replica'] =>
+    ({ standby: lag?.standby ?? false, lag_seconds: lag?.lagSeconds ?? null, lag_bytes: lag?.lagBytes ?? null, primary: primaryNow })
   app.get('/healthz', {
     schema: {
       operationId: 'getHealth',
@@ -50,9 +65,10 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
       },
     },
   }, async (request, reply) => {
-    let last
+    const primaryNow = primary ? primaryState() : undefined
+    let read
     try {
-      last = await within(lastSuccessfulIngest(db), config.health.timeoutMs)
+      read = await within(Promise.all([lastSuccessfulIngest(db), primary ? replicaLag(db) : undefined]), config.health.timeoutMs)
     } catch (err) {
       request.log.warn({ err }, 'health check: database unavailable')
       return reply.code(503).send({
@@ -60,8 +76,10 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
         database: { status: 'unavailable', engine: db.engine, reason: reasonOf(err) },
         last_ingested: null,
         stale_after_hours: staleAfterHours,
+        ...(primaryNow && { replica: replicaOf(undefined, await primaryNow) }),
       } satisfies Health)
     }
+    const [last, lag] = read
     const stale = last !== null && last.ageSeconds > staleAfterHours * 3600
     return {
       status: stale ? 'stale' : 'ok',
@@ -72,6 +90,7 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
         age_seconds: Math.max(0, Math.round(last.ageSeconds)),
       },
       stale_after_hours: staleAfterHours,
+      ...(primaryNow && { replica: replicaOf(lag, await primaryNow) }),
     } satisfies Health
   })
 }
