@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { buildApp } from './api/app.ts'
 import type { Config } from './config.ts'
+import { listenForEtl } from './etl/remote.ts'
 import { scheduleEtl, type EtlSchedule } from './etl/schedule.ts'
 import type { Metrics } from './metrics.ts'
 import type { Db } from './store/db.ts'
@@ -49,9 +50,18 @@ export async function serve(options: ServeOptions): Promise<{ url: string; close
     schedule = scheduleEtl(options.schedule, { db, config, logger, metrics }, logger)
     logger.info({ cron: options.schedule, nextRun: schedule.nextRun()?.toISOString() }, 'incremental ETL scheduled (UTC)')
   }
+  // The embedded store is this process's alone: `hl-twap etl` in another terminal asks this
+  // server to run the ingest (PostgreSQL needs no such thing: any process may run it).
+  const remote = db.engine === 'pglite'
+    ? await listenForEtl({ db, config, logger, metrics }, config.dataDir).catch((err: unknown) => {
+      logger.warn({ error: (err as Error).message }, '`hl-twap etl` cannot ask this server to ingest: its socket cannot be created')
+      return undefined
+    })
+    : undefined
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
     schedule?.stop()
+    await remote?.close()
     await app.close()
     await schedule?.idle()
     await readDb?.close().catch(() => {})
