@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SOCKET_FILE } from '../../src/etl/remote.ts'
+import { lockDataDir } from '../../src/store/datadir-lock.ts'
 import { BUCKET_WALLET, PREFIX, bucketEnv, hourEvents, publish } from '../support/bucket.ts'
 import { runCli, startCli, stopCli, type CliProcess } from '../support/cli.ts'
 import { LEVEL, type LogLine } from '../support/log.ts'
@@ -115,4 +116,20 @@ describe('hl-twap etl while npm start holds the embedded store', () => {
     expect(etl.code).toBe(0)
     expect(summaryOf(etl.stderr)).toMatchObject({ objectsOk: 1 })
   })
+})
+
+describe('hl-twap etl while a process that takes no requests holds the embedded store', () => {
+  it('says who holds it and how to ingest instead, exit 75', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hltwap-remote-held-'))
+    // This test process holds the directory, as a plain `hl-twap etl` run would: no socket.
+    const release = lockDataDir(dataDir)
+    try {
+      const { code, stderr } = await runCli(['etl', '--local-file', dataDir], { env: { TWAP_DATA_DIR: dataDir } })
+      expect(code).toBe(75)
+      expect(stderr).toMatch(/^hl-twap: the embedded database in .* is in use by process \d+ .*To ingest into it, stop that server, run this command, then start the server again; a running `npm start` with AWS credentials syncs the bucket itself on ETL_SCHEDULE\n$/)
+    } finally {
+      release()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
