@@ -52,8 +52,8 @@ export async function serve(options: ServeOptions): Promise<{ url: string; close
   }
   // The embedded store is this process's alone: `hl-twap etl` in another terminal asks this
   // server to run the ingest (PostgreSQL needs no such thing: any process may run it).
-  const remote = db.engine === 'pglite'
-    ? await listenForEtl({ db, config, logger, metrics }, config.dataDir).catch((err: unknown) => {
+  const remote = db.dataDir !== undefined
+    ? await listenForEtl({ db, config, logger, metrics }, db.dataDir).catch((err: unknown) => {
       logger.warn({ error: (err as Error).message }, '`hl-twap etl` cannot ask this server to ingest: its socket cannot be created')
       return undefined
     })

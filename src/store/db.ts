@@ -40,6 +40,8 @@ export interface Db extends Queryable {
   readonly engine: Engine
   /** Where the data lives, for logs and errors (passwords hidden). */
   readonly location: string
+  /** The embedded engine's data directory (absolute), the one its lock holds; undefined on PostgreSQL. */
+  readonly dataDir?: string
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>
   /** Runs `fn` on one dedicated connection, e.g. to hold a session-level advisory lock. */
