@@ -2,7 +2,11 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SOCKET_FILE } from '../../src/etl/remote.ts'
+import { createConnection } from 'node:net'
+import { loadConfig } from '../../src/config.ts'
+import { SOCKET_FILE, listenForEtl } from '../../src/etl/remote.ts'
+import { createTestStore } from '../support/db.ts'
+import { memoryLogger } from '../support/log.ts'
 import { lockDataDir } from '../../src/store/datadir-lock.ts'
 import { BUCKET_WALLET, PREFIX, bucketEnv, hourEvents, publish } from '../support/bucket.ts'
 import { runCli, startCli, stopCli, type CliProcess } from '../support/cli.ts'
@@ -132,4 +136,37 @@ describe('hl-twap etl while a process that takes no requests holds the embedded 
       rmSync(dataDir, { recursive: true, force: true })
     }
   }, 120_000)
+})
+
+describe('the server side of the etl socket', () => {
+  /** Sends `lines` and returns every message the server answers until it closes. */
+  async function exchange(path: string, lines: string[]): Promise<Record<string, unknown>[]> {
+    const socket = createConnection(path)
+    let text = ''
+    socket.setEncoding('utf8').on('data', (chunk: string) => { text += chunk })
+    await new Promise<void>((done) => socket.once('connect', () => done()))
+    for (const line of lines) socket.write(line + '\n')
+    await new Promise<void>((done) => socket.once('close', () => done()))
+    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+  }
+
+  it('answers a request it cannot read, or of another protocol, with a usage error naming what is wrong, and runs nothing', async () => {
+    const store = await createTestStore()
+    const dir = mkdtempSync(join(tmpdir(), 'hltwap-remote-proto-'))
+    const listening = await listenForEtl({ db: store.db, config: loadConfig({}), logger: memoryLogger().logger }, dir)
+    try {
+      expect(await exchange(listening.path, ['not json'])).toEqual([{ event: 'end', outcome: 'usage', message: expect.stringContaining('did not understand the request') }])
+      expect(await exchange(listening.path, [JSON.stringify({ protocol: 1, run: { datasets: ['trades'], source: { kind: 'incremental' } } })]))
+        .toEqual([{ event: 'end', outcome: 'usage', message: expect.stringMatching(/did not understand the request: \/datasets\/0 must be equal to one of the allowed values/) }])
+      expect(await exchange(listening.path, [JSON.stringify({ protocol: 99, run: {} })]))
+        .toEqual([{ event: 'end', outcome: 'usage', message: expect.stringContaining('runs another version of hl-twap (protocol 99 asked, 1 spoken)') }])
+      const { rows } = await store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM etl_s3_ingest_log')
+      expect(rows[0]?.n).toBe(0)
+    } finally {
+      await listening.close()
+      await store.destroy()
+      rmSync(dir, { recursive: true, force: true })
+    }
+    expect(existsSync(join(dir, SOCKET_FILE))).toBe(false)
+  })
 })
