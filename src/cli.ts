@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { constants } from 'node:os'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { parseInstant } from './api/instant.ts'
@@ -143,12 +144,16 @@ program.command('etl')
       throw new ExitError(`cannot ${target}: ${NO_CREDENTIALS}`, EXIT.failed)
     }
     const logger = createLogger(cfg.logLevel)
-    const { db } = await openStore(cfg, { applicationName: 'hl-twap etl', poolSize: poolSize({ api: false, etlConcurrency: opts.concurrency ?? cfg.etl.concurrency }) })
-      .catch((err: unknown) => {
+    const opened = await openStore(cfg, { applicationName: 'hl-twap etl', poolSize: poolSize({ api: false, etlConcurrency: opts.concurrency ?? cfg.etl.concurrency }) })
+      .catch(async (err: unknown) => {
         if (!(err instanceof BusyError) || cfg.databaseUrl) throw err
+        // A server holding the embedded store runs the ingest itself when asked.
+        if (await etlOnServer(cfg, logger, { datasets, source, dryRun: opts.dryRun, force: opts.force, maxBytes: opts.maxBytes, concurrency: opts.concurrency })) return undefined
         throw new ExitError(`${err.message}. To ingest into it, stop that server, run this command, then start the server again; ` +
           'a running `npm start` with AWS credentials syncs the bucket itself on ETL_SCHEDULE', EXIT.busy)
       })
+    if (!opened) return
+    const { db } = opened
     try {
       const { runEtl } = await etl()
       const { logReporter, terminalReporter } = await progress()
@@ -175,6 +180,25 @@ program.command('etl')
       await db.close()
     }
   })
+
+/**
+ * Runs `hl-twap etl` in the server that holds the embedded store, with the same progress,
+ * summary and exit code; false when no server listens there. `--local-file` paths are
+ * made absolute here, since the server resolves them from its own directory.
+ */
+async function etlOnServer(cfg: Config, logger: Logger, run: { datasets: DatasetName[]; source: EtlSource; dryRun?: boolean; force?: boolean; maxBytes?: number; concurrency?: number }): Promise<boolean> {
+  const { runOnServer } = await import('./etl/remote.ts')
+  const { logReporter, terminalReporter } = await progress()
+  const source = run.source.kind === 'local' ? { kind: 'local' as const, paths: run.source.paths.map((p) => resolve(p)) }
+    : run.source.kind === 'incremental' ? { kind: 'incremental' as const, since: run.source.since?.toISOString() }
+    : run.source
+  const answer = await runOnServer(cfg.dataDir, { ...run, source }, process.stderr.isTTY ? terminalReporter() : logReporter(logger), logger)
+  if (!answer) return false
+  const code = answer.signal ? 128 + constants.signals[answer.signal] : EXIT[answer.outcome === 'usage' ? 'usage' : answer.outcome]
+  if (answer.message && !answer.signal) throw new ExitError(answer.message, code)
+  process.exitCode = code
+  return true
+}
 
 program.command('serve')
   .description('serve the REST API, and the incremental ETL on a cron schedule when --schedule or ETL_SCHEDULE gives one')

@@ -8,6 +8,7 @@ import { Type, type Static } from 'typebox'
  */
 const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_READ_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   TWAP_DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, maximum: 3_600_000 }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000 }),
@@ -41,6 +42,11 @@ export type DatasetName = (typeof DATASET_NAMES)[number]
 export interface Config {
   /** PostgreSQL connection string; undefined selects the embedded engine. */
   databaseUrl: string | undefined
+  /**
+   * A PostgreSQL streaming replica of `databaseUrl` the API reads from; migrations and the
+   * ETL still go to `databaseUrl`. Undefined: the API reads `databaseUrl` too.
+   */
+  databaseReadUrl?: string
   dataDir: string
   /** PostgreSQL's limits, so a database that stops answering makes the API answer 503 in time. */
   database: { statementTimeoutMs: number; connectTimeoutMs: number }
@@ -98,6 +104,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw describeEnvError(err, data)
   }
   if (parsed.DATABASE_URL !== undefined) assertUrl('DATABASE_URL', parsed.DATABASE_URL)
+  if (parsed.DATABASE_READ_URL !== undefined) {
+    assertUrl('DATABASE_READ_URL', parsed.DATABASE_READ_URL)
+    if (parsed.DATABASE_URL === undefined) throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL: it names a replica of that PostgreSQL, and the embedded database has none')
+  }
   if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
   const origins = splitList(parsed.CORS_ORIGINS)
   const datasets = splitList(parsed.ETL_DATASETS)
@@ -106,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     databaseUrl: parsed.DATABASE_URL === undefined ? undefined : withExplicitSslMode(parsed.DATABASE_URL),
+    databaseReadUrl: parsed.DATABASE_READ_URL === undefined ? undefined : withExplicitSslMode(parsed.DATABASE_READ_URL),
     dataDir: parsed.TWAP_DATA_DIR,
     database: { statementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS, connectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS },
     s3: {

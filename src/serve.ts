@@ -1,9 +1,11 @@
 import type { Logger } from 'pino'
 import { buildApp } from './api/app.ts'
 import type { Config } from './config.ts'
+import { listenForEtl } from './etl/remote.ts'
 import { scheduleEtl, type EtlSchedule } from './etl/schedule.ts'
 import type { Metrics } from './metrics.ts'
 import type { Db } from './store/db.ts'
+import { openReadDb } from './store/open.ts'
 
 export interface ServeOptions {
   db: Db
@@ -23,29 +25,46 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions): Promise<{ url: string; close: () => Promise<void>; schedule?: EtlSchedule }> {
   const { db, config, logger, metrics } = options
-  const app = await buildApp({ db, config, logger, registry: metrics.registry })
+  // With DATABASE_READ_URL the routes read the replica; migrations (done by now) and the
+  // scheduled ETL keep to the primary, and /healthz reports both.
+  const readDb = await openReadDb(config).catch(async (err: unknown) => {
+    await db.close().catch(() => {})
+    throw err
+  })
+  const app = await buildApp({ db: readDb ?? db, primaryDb: readDb && db, config, logger, registry: metrics.registry })
   let url: string
   try {
     url = await app.listen({ host: config.api.host, port: config.api.port })
   } catch (err) {
     // Nothing serves, so close what was opened: the embedded database's lock goes with it.
     await app.close().catch(() => {})
+    await readDb?.close().catch(() => {})
     await db.close().catch(() => {})
     const e = err as NodeJS.ErrnoException
     const reason = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : e.message
     throw new Error(`cannot listen on ${config.api.host}:${config.api.port} (API_HOST, API_PORT): ${reason}`)
   }
-  logger.info({ url, database: db.location, docs: `${url}/docs` }, 'serving the API')
+  logger.info({ url, database: db.location, ...(readDb && { readDatabase: readDb.location }), docs: `${url}/docs` }, 'serving the API')
   let schedule: EtlSchedule | undefined
   if (options.schedule) {
     schedule = scheduleEtl(options.schedule, { db, config, logger, metrics }, logger)
     logger.info({ cron: options.schedule, nextRun: schedule.nextRun()?.toISOString() }, 'incremental ETL scheduled (UTC)')
   }
+  // The embedded store is this process's alone: `hl-twap etl` in another terminal asks this
+  // server to run the ingest (PostgreSQL needs no such thing: any process may run it).
+  const remote = db.dataDir !== undefined
+    ? await listenForEtl({ db, config, logger, metrics }, db.dataDir).catch((err: unknown) => {
+      logger.warn({ error: (err as Error).message }, '`hl-twap etl` cannot ask this server to ingest: its socket cannot be created')
+      return undefined
+    })
+    : undefined
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
     schedule?.stop()
+    await remote?.close()
     await app.close()
     await schedule?.idle()
+    await readDb?.close().catch(() => {})
     await db.close()
   })())
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

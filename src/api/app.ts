@@ -27,6 +27,8 @@ import web from './routes/web.ts'
 export interface AppOptions {
   /** The open store the routes read; the app never closes it. */
   db: Db
+  /** When `db` is a read replica: the primary the ETL writes, whose state `/healthz` reports. */
+  primaryDb?: Db
   config: Config
   /** A pino logger to log through, or true / false for Fastify's own. Default: no logs. */
   logger?: FastifyBaseLogger | boolean
@@ -63,7 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(root)
   await app.register(web)
-  await app.register(healthz, { db, config })
+  await app.register(healthz, { db, primary: options.primaryDb, config })
   await app.register(twaps, { prefix: '/api/v1/twaps', db })
   await app.register(twapById, { prefix: '/api/v1/twaps', db })
   await app.register(info, { db })

@@ -40,6 +40,8 @@ export interface Db extends Queryable {
   readonly engine: Engine
   /** Where the data lives, for logs and errors (passwords hidden). */
   readonly location: string
+  /** The embedded engine's data directory (absolute), the one its lock holds; undefined on PostgreSQL. */
+  readonly dataDir?: string
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>
   /** Runs `fn` on one dedicated connection, e.g. to hold a session-level advisory lock. */
@@ -62,6 +64,8 @@ export interface OpenOptions {
   applicationName?: string
   /** PostgreSQL connections at most (default 10); the ETL holds one per object in flight. */
   poolSize?: number
+  /** A read replica: longest to wait for it to replay the schema's migrations (default a minute). */
+  schemaWaitMs?: number
 }
 
 /** The store's part of the configuration; `database` defaults to `DEFAULT_TIMEOUTS`. */

@@ -64,6 +64,14 @@ export async function migrate(db: Db, migrations = listMigrations()): Promise<st
   })
 }
 
+/**
+ * The names of the migrations `db` has not recorded: what a read replica has yet to replay
+ * before the API's queries match its schema. Only reads.
+ */
+export async function pendingMigrations(db: Queryable, migrations = listMigrations()): Promise<string[]> {
+  return (await pending(db, migrations)).map((m) => m.name)
+}
+
 /** The migrations not recorded in `schema_migrations` (all of them when it does not exist). */
 async function pending(session: Queryable, migrations: readonly Migration[]): Promise<Migration[]> {
   const { rows: [table] } = await session.query<{ exists: boolean }>(

@@ -147,6 +147,7 @@ export async function openPglite(dataDir: string): Promise<Db> {
   return {
     engine: 'pglite',
     location: `embedded database in ${dir}`,
+    dataDir: dir,
     query: root.query,
     exec: root.exec,
     async transaction(fn) {

@@ -26,6 +26,14 @@ describe('configuration a newcomer writes', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/hltwap' }).databaseUrl).toBe('postgres://u@localhost/hltwap')
   })
 
+  it('takes DATABASE_READ_URL only beside DATABASE_URL, as a replica of it', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@primary/hltwap', DATABASE_READ_URL: 'postgres://u@replica/hltwap?sslmode=require' }))
+      .toMatchObject({ databaseUrl: 'postgres://u@primary/hltwap', databaseReadUrl: 'postgres://u@replica/hltwap?sslmode=verify-full' })
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@primary/hltwap' }).databaseReadUrl).toBeUndefined()
+    expect(() => loadConfig({ DATABASE_READ_URL: 'postgres://u@replica/hltwap' })).toThrow(/^DATABASE_READ_URL needs DATABASE_URL/)
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@primary/hltwap', DATABASE_READ_URL: 'mysql://replica' })).toThrow(/^DATABASE_READ_URL must match pattern/)
+  })
+
   it('tells serve to schedule only an ETL_SCHEDULE that was given', () => {
     expect(loadConfig({}).etl).toMatchObject({ schedule: '30 0 * * *', scheduleSet: false })
     expect(loadConfig({ ETL_SCHEDULE: '0 1 * * *' }).etl).toMatchObject({ schedule: '0 1 * * *', scheduleSet: true })

@@ -96,12 +96,16 @@ describe(`the first hour with hl-twap, on ${engine}`, () => {
     expect(warning?.msg).toBe(`no parquet files in ${empty}: nothing was ingested`)
   }, 120_000)
 
-  it.runIf(engine === 'pglite')('etl against the embedded store of a running npm start says how to ingest instead (exit 75)', async () => {
+  it.runIf(engine === 'pglite')('etl against the embedded store of a running npm start runs in that server, its warning and exit code passed back', async () => {
     const env = { ...store.env, ...LOCAL }
     cli = startCli(['start'], { env })
     await cli.waitForLog((l) => l.msg === 'serving the API', STARTUP_MS)
-    const { code, stderr } = await runCli(['etl', '--local-file', scratch], { env: store.env })
-    expect(code).toBe(75)
-    expect(stderr).toMatch(/^hl-twap: the embedded database in .* is in use by process \d+ .*To ingest into it, stop that server, run this command, then start the server again; a running `npm start` with AWS credentials syncs the bucket itself on ETL_SCHEDULE\n$/)
+    const empty = join(scratch, 'nothing-here')
+    mkdirSync(empty)
+    const { code, stderr } = await runCli(['etl', '--local-file', empty], { env: { ...store.env, LOG_LEVEL: 'info' } })
+    expect(code, stderr).toBe(0)
+    const warning = stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.level === LEVEL.warn)
+    expect(warning?.msg).toBe(`no parquet files in ${empty}: nothing was ingested`)
+    expect(cli.logs.some((l) => l.msg === 'etl run asked for by hl-twap etl')).toBe(true)
   }, 180_000)
 })

@@ -52,11 +52,32 @@ function freePort(): Promise<number> {
 /**
  * initdb + pg_ctl on a free loopback port and a fresh data directory, with fsync off (a
  * test's data need not survive a crash of the machine). Never the machine's shared server.
+ * It accepts streaming replication from loopback (initdb's default pg_hba allows it), so
+ * `startStandby` can follow it.
  */
 export async function startPgCluster(): Promise<PgCluster> {
+  const { root, run } = scratch()
+  const dataDir = join(root, 'data')
+  run('initdb', ['-D', dataDir, '-U', 'root', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C'])
+  return launch(root, dataDir, run, await freePort())
+}
+
+/**
+ * A hot standby of `primary`: `pg_basebackup -R` (which writes the standby's
+ * `primary_conninfo` and `standby.signal`) into a fresh directory, then started on a port
+ * of its own. It streams the primary's WAL and answers read-only queries.
+ */
+export async function startStandby(primary: PgCluster): Promise<PgCluster> {
+  const { root, run } = scratch()
+  const dataDir = join(root, 'data')
+  run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'root', '-D', dataDir, '-R', '-X', 'stream', '--no-sync'])
+  return launch(root, dataDir, run, await freePort())
+}
+
+/** A fresh directory for a cluster, owned by the user the server runs as, and how to run its tools. */
+function scratch(): { root: string; run: (tool: string, args: string[]) => void } {
   if (pgClusterUnavailable) throw new Error(pgClusterUnavailable)
   const root = mkdtempSync(join(tmpdir(), 'hltwap-pg-'))
-  const dataDir = join(root, 'data')
   const asRoot = process.getuid?.() === 0
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString())
@@ -67,9 +88,12 @@ export async function startPgCluster(): Promise<PgCluster> {
     const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(BIN, tool), ...args]] : [join(BIN, tool), args]
     execFileSync(cmd, argv, { stdio: 'pipe', cwd: root })
   }
-  const port = await freePort()
-  run('initdb', ['-D', dataDir, '-U', 'root', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C'])
-  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`
+  return { root, run }
+}
+
+function launch(root: string, dataDir: string, run: (tool: string, args: string[]) => void, port: number): PgCluster {
+  // wal_level and hot_standby are PostgreSQL 15's defaults, written out because replication needs them.
+  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c wal_level=replica -c hot_standby=on`
   const start = () => run('pg_ctl', ['-D', dataDir, '-o', options, '-l', join(root, 'server.log'), '-w', 'start'])
   const stop = () => run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop'])
   start()

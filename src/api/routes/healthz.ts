@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DATASET_NAMES, type Config, type DatasetName } from '../../config.ts'
 import { isoFromPg, type Db } from '../../store/db.ts'
 import { lastSuccessfulIngests, type LastIngest } from '../../store/ingest-log.ts'
+import { replicaLag, type ReplicaLag } from '../../store/replica.ts'
 import { Health } from '../schemas/health.ts'
 import { problemResponses } from '../schemas/problem.ts'
 
@@ -42,9 +43,23 @@ function ingested(last: LastIngest | null): Health['last_ingested'] {
  * statuses do not hide stopped fills. A dataset before its first ingest is not stale (a
  * fresh install, a dataset just added), and one outside `ETL_DATASETS` is reported but never
  * makes the service stale: nothing is meant to keep it current.
+ * When the API reads a replica (`primary` is the database the ETL writes), `db` is that
+ * replica and `replica` adds its lag and whether the primary answers; a primary that is
+ * down does not turn the answer 503, since every route still serves from the replica.
  */
-const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health' | 'etl'> }> = async (app, { db, config }) => {
+const healthz: FastifyPluginAsyncTypebox<{ db: Db; primary?: Db; config: Pick<Config, 'health' | 'etl'> }> = async (app, { db, primary, config }) => {
   const staleAfterHours = config.health.staleAfterHours
+  /** With a replica: whether the primary answers, checked beside the replica's own queries. */
+  const primaryState = async (): Promise<NonNullable<Health['replica']>['primary']> => {
+    try {
+      await within(primary!.query('SELECT 1'), config.health.timeoutMs)
+      return { status: 'ok' }
+    } catch (err) {
+      return { status: 'unavailable', reason: reasonOf(err) }
+    }
+  }
+  const replicaOf = (lag: ReplicaLag | undefined, primaryNow: NonNullable<Health['replica']>['primary']): Health['replica'] =>
+    ({ standby: lag?.standby ?? false, lag_seconds: lag?.lagSeconds ?? null, lag_bytes: lag?.lagBytes ?? null, primary: primaryNow })
   app.get('/healthz', {
     schema: {
       operationId: 'getHealth',
@@ -58,9 +73,11 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
       },
     },
   }, async (request, reply) => {
+    const primaryNow = primary ? primaryState() : undefined
     let newest: Map<string, LastIngest | null>
+    let lag: ReplicaLag | undefined
     try {
-      newest = await within(lastSuccessfulIngests(db, DATASET_NAMES), config.health.timeoutMs)
+      ;[newest, lag] = await within(Promise.all([lastSuccessfulIngests(db, DATASET_NAMES), primary ? replicaLag(db) : undefined]), config.health.timeoutMs)
     } catch (err) {
       request.log.warn({ err }, 'health check: database unavailable')
       return reply.code(503).send({
@@ -68,6 +85,7 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
         database: { status: 'unavailable', engine: db.engine, reason: reasonOf(err) },
         last_ingested: null,
         stale_after_hours: staleAfterHours,
+        ...(primaryNow && { replica: replicaOf(undefined, await primaryNow) }),
       } satisfies Health)
     }
     const datasetHealth = (name: DatasetName) => {
@@ -83,6 +101,7 @@ const healthz: FastifyPluginAsyncTypebox<{ db: Db; config: Pick<Config, 'health'
       last_ingested: ingested(last),
       stale_after_hours: staleAfterHours,
       datasets,
+      ...(primaryNow && { replica: replicaOf(lag, await primaryNow) }),
     } satisfies Health
   })
 }

@@ -29,5 +29,16 @@ export const Health = Type.Object({
   datasets: Type.Optional(Type.Object({ statuses: DatasetHealth, fills: DatasetHealth }, {
     description: 'Each dataset\'s own newest ingest; absent when the database is unavailable.',
   })),
+  replica: Type.Optional(Type.Object({
+    standby: Type.Boolean({ description: 'The read database is a standby in recovery; false for a primary, whose lag figures are null.' }),
+    lag_seconds: Type.Union([Type.Number(), Type.Null()], {
+      description: 'How far the data served is behind: 0 when the replica has replayed all the WAL it received, else the age of the last transaction it replayed. Null when unknown.',
+    }),
+    lag_bytes: Type.Union([Type.Number(), Type.Null()], { description: 'Bytes of WAL received from the primary and not yet replayed; null when not streaming.' }),
+    primary: Type.Object({
+      status: Type.Unsafe<'ok' | 'unavailable'>({ type: 'string', enum: ['ok', 'unavailable'] }),
+      reason: Type.Optional(Type.String({ description: 'Why the primary is unavailable.' })),
+    }, { description: 'The primary the ETL writes to (DATABASE_URL). While it is unavailable the API still serves from the replica.' }),
+  }, { description: 'Only when the API reads a replica (DATABASE_READ_URL): its lag, and the state of the primary. status and database describe the replica the API reads.' })),
 })
 export type Health = Static<typeof Health>
