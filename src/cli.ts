@@ -39,8 +39,10 @@ const SAMPLE_FILLS_FILE = fileURLToPath(new URL(`../${SAMPLE_FILLS_FILE_NAME}`, 
 const NO_CREDENTIALS = 'no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance role is attached; see "AWS credentials" in the README)'
 
 class ExitError extends Error {
-  constructor(message: string, readonly code: number) {
+  readonly code: number
+  constructor(message: string, code: number) {
     super(message)
+    this.code = code
   }
 }
 

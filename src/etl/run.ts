@@ -95,8 +95,10 @@ export interface EtlDeps {
  */
 export class EtlDatabaseLostError extends Error {
   override name = 'EtlDatabaseLostError'
-  constructor(message: string, readonly summary: EtlSummary, options?: { cause?: unknown }) {
+  readonly summary: EtlSummary
+  constructor(message: string, summary: EtlSummary, options?: { cause?: unknown }) {
     super(message, options)
+    this.summary = summary
   }
 }
 
