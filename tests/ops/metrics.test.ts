@@ -31,6 +31,7 @@ describe(`ETL metrics in /metrics on ${engine}`, () => {
     c: hourEvents('2025-11-03T14:00:00Z', 1_700_200),
   }
   let afterFirstMetrics = ''
+  let logLines: { msg: string }[] = []
 
   beforeAll(async () => {
     store = await createTestStore()
@@ -46,12 +47,15 @@ describe(`ETL metrics in /metrics on ${engine}`, () => {
 
     const metrics = createMetrics()
     app = await buildApp({ db: store.db, config, registry: metrics.registry })
-    const { logger } = memoryLogger()
-    const s3 = createS3Client(config.s3, { credentials: { accessKeyId: 'k', secretAccessKey: 's' }, maxAttempts: 1 })
+    const { logger, lines } = memoryLogger()
+    logLines = lines
     // One scheduled run at a time, given its tick by hand (the clock's ticks fall on 1 January
     // only), so the metrics can be read in between.
     const runOnce = async () => {
       const startedAfter = Date.now()
+      // A client per run, as a served schedule builds one per run: the test server closes idle
+      // connections, and a run must not meet one closed while it waited.
+      const s3 = createS3Client(config.s3, { credentials: { accessKeyId: 'k', secretAccessKey: 's' }, maxAttempts: 1 })
       const schedule = scheduleEtl('0 0 1 1 *', { db: store.db, config, logger, metrics, s3 }, logger, (summary) => {
         runs.push({ summary, startedAfter, endedBy: Date.now() })
       })
@@ -89,6 +93,7 @@ describe(`ETL metrics in /metrics on ${engine}`, () => {
   })
 
   it('adds up every run: the retried object, the skipped ones, bytes, and the time of the last success', async () => {
+    expect(runs, JSON.stringify(logLines.filter((l) => !('objectsOk' in l)))).toHaveLength(2)
     const [, second] = runs
     expect(second!.summary).toMatchObject({ objectsOk: 1, objectsFailed: 0, objectsSkipped: 2, rowsInserted: events.c.length, rowsDuplicate: 1 })
     const res = await app.inject('/metrics')
