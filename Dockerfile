@@ -1,18 +1,26 @@
 # hyperliquid-twap: the `hl-twap` CLI in a small Node 22 (LTS) image. The default command serves
 # the API; pass another command to run it instead, e.g. `docker run … IMAGE etl --dry-run`.
 #
-# There is no build step: bin/hl-twap.js runs the TypeScript sources through tsx, which is
-# a runtime dependency. Both stages use the same base so that the platform packages npm
-# picks (esbuild's binary, used by tsx) match the runtime.
+# The build stage compiles src/ to dist/ with tsc (`npm ci` runs the `prepare` script); the
+# runtime has the production dependencies only and runs the compiled JavaScript.
 
 # Node 22 is a maintained LTS line (Node 20's support has ended); node:24-bookworm-slim
 # works too. The code itself still runs on Node 20.19+.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
+COPY src ./src
+RUN npm ci --no-audit --no-fund
+
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+# --ignore-scripts: `prepare` builds, which the build stage did; no production dependency
+# has an install script of its own.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
@@ -23,11 +31,13 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # The application files stay owned by root, so the process (user node) cannot change its
 # own code; it writes only to /data (the embedded database) and the system temp directory
-# (ETL downloads, tsx's cache).
+# (ETL downloads).
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist ./dist
+# The explorer's files are served as written, from src/web.
+COPY src/web ./src/web
 COPY migrations ./migrations
 COPY samples ./samples
 # /data is where the embedded database lives when DATABASE_URL is unset: mount a volume

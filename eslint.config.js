@@ -3,7 +3,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'coverage/'] },
+  { ignores: ['node_modules/', 'data/', 'coverage/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,6 +14,8 @@ export default tseslint.config(
   },
   // CommonJS configuration files of tools (dependency-cruiser reads .cjs).
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: globals.node } },
+  // Plain Node scripts: the CLI's entry point, the build and the CI checks.
+  { files: ['bin/**/*.js', 'scripts/**/*.mjs', '.ci/**/*.mjs'], languageOptions: { globals: globals.node } },
   // The explorer's modules run in the browser, not in Node.
   { files: ['src/web/**/*.js'], languageOptions: { globals: globals.browser } },
 )

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // The CLI tests run bin/hl-twap.js, which runs dist/: rebuilt here when src/ is newer.
+    globalSetup: ['tests/support/build.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Test files open their own databases and servers; two workers match the machine.

@@ -1,17 +1,11 @@
 #!/usr/bin/env node
-// The CLI runs the TypeScript sources through tsx, so a fresh clone needs no build step.
-import { accessSync, constants, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// Runs the CLI compiled to dist/: `npm ci` builds it (the `prepare` script), `npm start` and
+// `npm run build` rebuild it when src/ changed.
+import { existsSync } from 'node:fs'
 
-// tsx caches compiled sources under the temp directory and dies with a stack trace when it
-// cannot write there; without its cache it only starts slower, and the ETL then names the
-// directory it cannot use in one line.
-try {
-  if (!statSync(tmpdir()).isDirectory()) throw new Error('not a directory')
-  accessSync(tmpdir(), constants.W_OK)
-} catch {
-  process.env.TSX_DISABLE_CACHE = '1'
+const cli = new URL('../dist/cli.js', import.meta.url)
+if (!existsSync(cli)) {
+  process.stderr.write('hl-twap: dist/ is missing; run `npm run build` (`npm ci` builds it too)\n')
+  process.exit(1)
 }
-const { register } = await import('tsx/esm/api')
-register()
-await import('../src/cli.ts')
+await import(cli.href)

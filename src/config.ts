@@ -6,7 +6,7 @@ import { Type, type Static } from 'typebox'
  * defaults. This schema is the single place a variable is named; everything else reads
  * the typed `Config` built from it.
  */
-const EnvSchema = Type.Object({
+export const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_READ_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   TWAP_DATA_DIR: Type.String({ default: './data', minLength: 1 }),

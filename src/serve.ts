@@ -42,7 +42,7 @@ export async function serve(options: ServeOptions): Promise<{ url: string; close
     await db.close().catch(() => {})
     const e = err as NodeJS.ErrnoException
     const reason = e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : e.message
-    throw new Error(`cannot listen on ${config.api.host}:${config.api.port} (API_HOST, API_PORT): ${reason}`)
+    throw new Error(`cannot listen on ${config.api.host}:${config.api.port} (API_HOST, API_PORT): ${reason}`, { cause: err })
   }
   logger.info({ url, database: db.location, ...(readDb && { readDatabase: readDb.location }), docs: `${url}/docs` }, 'serving the API')
   let schedule: EtlSchedule | undefined

@@ -33,7 +33,11 @@ class ByteQueue {
   /** Bytes consumed so far, for error messages. */
   offset = 0
 
-  constructor(private readonly source: AsyncIterator<Uint8Array>) {}
+  private readonly source: AsyncIterator<Uint8Array>
+
+  constructor(source: AsyncIterator<Uint8Array>) {
+    this.source = source
+  }
 
   /** True when `n` bytes are available; false when the input ended first. */
   async fill(n: number): Promise<boolean> {

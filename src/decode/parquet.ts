@@ -26,8 +26,10 @@ export interface DecodedBatch {
 
 /** The file lacks columns every TWAP event needs; `missing` names each of them. */
 export class SchemaError extends Error {
-  constructor(readonly missing: string[], present: string[]) {
+  readonly missing: string[]
+  constructor(missing: string[], present: string[]) {
     super(`missing required columns: ${missing.join(', ')} (file has: ${present.join(', ') || 'no columns'})`)
+    this.missing = missing
     this.name = 'SchemaError'
   }
 }

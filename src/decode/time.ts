@@ -25,7 +25,11 @@ export class ParquetTimestamp {
   private isoUs: string | null | undefined
   private isoNs: string | null | undefined
 
-  constructor(readonly value: bigint | number) {}
+  readonly value: bigint | number
+
+  constructor(value: bigint | number) {
+    this.value = value
+  }
 
   /** ISO-8601 UTC with at most microseconds, or `null` when outside 2000..2100. */
   iso(): string | null {

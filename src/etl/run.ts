@@ -14,8 +14,13 @@ import { reconcileObject, twapsOfObject } from '../store/reconcile.ts'
 import { isDatabaseUnavailable } from '../store/unavailable.ts'
 import { isSampleKey, loggedSampleKeys, readIngestLog, recordIngest, removeSample, type IngestRecord } from '../store/ingest-log.ts'
 import { DATASETS, type Dataset } from './datasets.ts'
+import { EtlDatabaseLostError, EtlRefusedError } from './errors.ts'
 import { withEtlLock } from './lock.ts'
 import { estimateCost, planObjects, type CostEstimate, type Plan, type PlannedObject, type SourceObject } from './plan.ts'
+import type { EtlSummary } from './summary.ts'
+
+export { EtlDatabaseLostError, EtlRefusedError } from './errors.ts'
+export type { EtlSummary } from './summary.ts'
 
 /** Which objects a run considers (the mutually exclusive modes of `hl-twap etl`). */
 export type EtlSource =
@@ -50,25 +55,6 @@ export interface ObjectResult {
   durationMs: number
 }
 
-export interface EtlSummary {
-  dataset: DatasetName
-  dryRun: boolean
-  objectsOk: number
-  objectsFailed: number
-  objectsSkipped: number
-  rowsInserted: number
-  rowsDuplicate: number
-  rowsRejected: number
-  rowsDropped: number
-  bytes: number
-  cost: CostEstimate
-  durationMs: number
-  failures: { key: string; error: string }[]
-  planned: PlannedObject[]
-  /** Objects of the plan left for the next run because the run was stopped. */
-  objectsLeft: number
-}
-
 /** Receives progress; `progress.ts` turns it into a bar on a terminal or log lines. */
 export interface EtlReporter {
   planned(plan: Plan, cost: CostEstimate, dryRun: boolean): void
@@ -86,23 +72,6 @@ export interface EtlDeps {
   reporter?: EtlReporter
   /** An S3 client to use instead of one built from the configuration. */
   s3?: S3Client
-}
-
-/**
- * The database went away during the run (or the connection holding the ETL lock did): the
- * objects in flight ended, failed ones logged when the log could still be written, and the
- * rest wait for the next run. Thrown after the reporter has had the run's summary.
- */
-export class EtlDatabaseLostError extends Error {
-  override name = 'EtlDatabaseLostError'
-  constructor(message: string, readonly summary: EtlSummary, options?: { cause?: unknown }) {
-    super(message, options)
-  }
-}
-
-/** A run refused before it fetched anything (over `--max-bytes`, a marker named by `--object-key`…). */
-export class EtlRefusedError extends Error {
-  override name = 'EtlRefusedError'
 }
 
 const MAX_REJECTIONS_SHOWN = 5

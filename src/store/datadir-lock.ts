@@ -30,8 +30,11 @@ export const LOCK_FILE = 'hl-twap.lock'
  * that container may well be running: it is refused, naming the host and how to clear it.
  * (Containers sharing one volume must therefore not share one hostname: each would judge
  * the other's pid 1 by its own.)
- * proper-lockfile and similar packages judge staleness by the file's age, which cannot tell
- * a long-running server from a dead one; a process check can, so this is ours.
+ * Not proper-lockfile: it keeps a live lock fresh by touching its mtime from a timer and
+ * calls a lock stale once the mtime is older than `stale`, so a holder killed with SIGKILL
+ * (a container restarting) blocks the next start until that age passes, and a holder whose
+ * event loop is busy longer than that (PGlite runs each statement on the main thread) looks
+ * dead while it writes. Its lock also records no holder, and the refusal here names one.
  */
 export function lockDataDir(dir: string): () => void {
   const path = join(dir, LOCK_FILE)

@@ -30,9 +30,11 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * runs in its own transaction together with its `schema_migrations` row, so a failure
  * leaves no half-applied schema; an advisory lock makes concurrent start-ups take turns.
  * Applying twice is a no-op, and an up-to-date schema is only read, never written, so the
- * API can start against a read-only replica. Written here rather than with postgrator or
- * node-pg-migrate because those drive a node-postgres connection, and the same runner
- * must drive PGlite.
+ * API can start against a read-only replica. Not postgrator, although it takes an injected
+ * query function that PGlite could serve: it names files `NNN.do.name.sql`, keeps its own
+ * `schemaversion` table, applies only versions above the highest recorded, and runs a
+ * migration and its version row as two statements rather than one transaction. Moving to
+ * it would rename every migration and re-record the history of every existing database.
  */
 export async function migrate(db: Db, migrations = listMigrations()): Promise<string[]> {
   return db.withSession(async (session) => {
@@ -53,7 +55,7 @@ export async function migrate(db: Db, migrations = listMigrations()): Promise<st
           await session.exec('COMMIT')
         } catch (err) {
           await session.exec('ROLLBACK')
-          throw new Error(`migration ${m.name} failed: ${(err as Error).message}`)
+          throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err })
         }
         done.push(m.name)
       }

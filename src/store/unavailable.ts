@@ -6,8 +6,10 @@
  */
 export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError'
-  constructor(message: string, readonly code: string, options?: { cause?: unknown }) {
+  readonly code: string
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
     super(message, options)
+    this.code = code
   }
 }
 

@@ -7,7 +7,7 @@ import { createMetrics } from '../../src/metrics.ts'
 import { createS3Client } from '../../src/source/s3.ts'
 import { PREFIX, bucketConfig, hourEvents, publish } from '../support/bucket.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
-import { memoryLogger, until } from '../support/log.ts'
+import { memoryLogger } from '../support/log.ts'
 import { writeTwapParquet } from '../support/parquet.ts'
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts'
 
@@ -31,6 +31,7 @@ describe(`ETL metrics in /metrics on ${engine}`, () => {
     c: hourEvents('2025-11-03T14:00:00Z', 1_700_200),
   }
   let afterFirstMetrics = ''
+  let logLines: { msg: string }[] = []
 
   beforeAll(async () => {
     store = await createTestStore()
@@ -46,18 +47,20 @@ describe(`ETL metrics in /metrics on ${engine}`, () => {
 
     const metrics = createMetrics()
     app = await buildApp({ db: store.db, config, registry: metrics.registry })
-    const { logger } = memoryLogger()
-    const s3 = createS3Client(config.s3, { credentials: { accessKeyId: 'k', secretAccessKey: 's' }, maxAttempts: 1 })
-    // One scheduled run at a time, stopped after it, so the metrics can be read in between.
+    const { logger, lines } = memoryLogger()
+    logLines = lines
+    // One scheduled run at a time, given its tick by hand (the clock's ticks fall on 1 January
+    // only), so the metrics can be read in between.
     const runOnce = async () => {
       const startedAfter = Date.now()
-      const before = runs.length
-      const schedule = scheduleEtl('*/1 * * * * *', { db: store.db, config, logger, metrics, s3 }, logger, (summary) => {
-        schedule.stop()
+      // A client per run, as a served schedule builds one per run: the test server closes idle
+      // connections, and a run must not meet one closed while it waited.
+      const s3 = createS3Client(config.s3, { credentials: { accessKeyId: 'k', secretAccessKey: 's' }, maxAttempts: 1 })
+      const schedule = scheduleEtl('0 0 1 1 *', { db: store.db, config, logger, metrics, s3 }, logger, (summary) => {
         runs.push({ summary, startedAfter, endedBy: Date.now() })
       })
-      await until(() => runs.length > before, 'a scheduled run')
-      await schedule.idle()
+      await schedule.tick()
+      schedule.stop()
     }
     await runOnce()
     afterFirstMetrics = (await app.inject('/metrics')).body
@@ -90,6 +93,7 @@ describe(`ETL metrics in /metrics on ${engine}`, () => {
   })
 
   it('adds up every run: the retried object, the skipped ones, bytes, and the time of the last success', async () => {
+    expect(runs, JSON.stringify(logLines.filter((l) => !('objectsOk' in l)))).toHaveLength(2)
     const [, second] = runs
     expect(second!.summary).toMatchObject({ objectsOk: 1, objectsFailed: 0, objectsSkipped: 2, rowsInserted: events.c.length, rowsDuplicate: 1 })
     const res = await app.inject('/metrics')

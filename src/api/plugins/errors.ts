@@ -7,8 +7,10 @@ import { parameterErrors } from './validation.ts'
 /** Thrown by a handler whose parameters passed their schemas but not its own checks. */
 export class InvalidParameters extends Error {
   override name = 'InvalidParameters'
-  constructor(readonly errors: ParameterError[]) {
+  readonly errors: ParameterError[]
+  constructor(errors: ParameterError[]) {
     super(describe(errors))
+    this.errors = errors
   }
 }
 

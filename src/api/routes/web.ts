@@ -5,8 +5,11 @@ import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 
-/** The explorer's own files: plain ES modules and CSS, served as they are written. */
-export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url))
+/**
+ * The explorer's own files: plain ES modules and CSS, served as they are written from
+ * src/web, whether this module runs from src/ or compiled in dist/ (both sit at the root).
+ */
+export const WEB_DIR = fileURLToPath(new URL('../../../src/web/', import.meta.url))
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'))
 const VENDOR_FILES = new Set(['uPlot.esm.js', 'uPlot.min.css'])
 
