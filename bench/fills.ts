@@ -102,8 +102,8 @@ async function bigObjects(mb: number, count: number): Promise<string> {
 const env = (url: string) => ({ PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: url, LOG_LEVEL: 'info' })
 
 /** The ETL's own run time from its summary line (start-up excluded), seconds. */
-function runSeconds(stdout: string): number {
-  const summary = stdout.split('\n').filter((l) => l.includes('"durationMs"')).at(-1)
+function runSeconds(run: { stdout: string; stderr: string }): number {
+  const summary = (run.stdout + '\n' + run.stderr).split('\n').filter((l) => l.includes('"durationMs"')).at(-1)
   return summary ? (JSON.parse(summary) as { durationMs: number }).durationMs / 1000 : NaN
 }
 
@@ -122,7 +122,7 @@ if (values.rss) {
       '| measure | value |',
       '|---|---|',
       `| peak RSS of the ETL | ${Math.round(etl.peakRss / 1e6)} MB |`,
-      `| run time (start-up excluded) | ${runSeconds(etl.stdout).toFixed(1)} s for ${(4 * mb / 1000).toFixed(1)} GB of lines |`,
+      `| run time (start-up excluded) | ${runSeconds(etl).toFixed(1)} s for ${(4 * mb / 1000).toFixed(1)} GB of lines |`,
       `| TWAP fills stored | ${stored!.fills} |`,
       '',
     ].join('\n')
@@ -161,7 +161,7 @@ try {
   const [sizes] = await db.query<{ fills: number; bytes: string }>(
     `SELECT count(*)::int AS fills, (pg_total_relation_size('twap_fill') + pg_total_relation_size('twap_fill_object'))::text AS bytes FROM twap_fill`)
   const etlWall = etl.wallMs / 1000
-  const etlRun = runSeconds(etl.stdout)
+  const etlRun = runSeconds(etl)
   const rate = (seconds: number) => `${(mb / seconds).toFixed(1)} MB/s`
   const rows = [
     ['files', `${paths.length} × ~${mbPerFile} MB of lines, ${mb.toFixed(1)} MB compressed`],
