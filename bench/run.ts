@@ -12,6 +12,7 @@ import { measureApi } from './api.ts'
 import { ensureCopyText } from './copy-text.ts'
 import { ensureDataset, type Dataset } from './dataset.ts'
 import { measureEmbedded, type EmbeddedResults } from './embedded.ts'
+import { keepFillsSections } from './fills-results.ts'
 import { measureCopy, measureEtl, serveDatasetOverS3, type IngestResult } from './ingest.ts'
 import { parseOptions, type BenchOptions } from './options.ts'
 import { createScratchDb, type ScratchDb } from './postgres.ts'
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     }
     const report = renderReport(results)
     await mkdir(dirname(options.out), { recursive: true })
-    await writeFile(options.out, report)
+    await writeFile(options.out, keepFillsSections(options.out, report))
     process.stdout.write(report)
     process.stderr.write(`bench: wrote ${options.out}; data set cached in ${cacheDir}\n`)
   } finally {

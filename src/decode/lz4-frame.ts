@@ -1,15 +1,16 @@
-import { decompressBlock } from 'lz4js'
+import { uncompressSync } from 'lz4-napi'
 import xxhash from 'xxhash-wasm'
 
 /**
  * LZ4 frames (the format of the `lz4` command and of Hyperliquid's node output) decompressed
  * as a stream. No package on the registry streams frames with bounded memory and installs
  * everywhere: `lz4` builds a native addon (a compiler and Node's headers fetched at install),
- * `lz4-napi`, `lz4js` and `lz4-wasm` take a whole frame in memory, and an hour of fills is
- * hundreds of megabytes once decompressed. So the frame layer (header, block sizes,
- * checksums) is read here, a block at a time, and each block is decoded by `lz4js`'s block
- * decoder and checked with `xxhash-wasm`: memory stays at one block (4 MiB at most) and the
- * 64 KiB window linked blocks refer back into.
+ * and the frame decoders of `lz4-napi`, `lz4js` and `lz4-wasm` take a whole frame in memory,
+ * while an hour of fills is hundreds of megabytes once decompressed. So the frame layer
+ * (header, block sizes, checksums) is read here, a block at a time; each block is decoded by
+ * `lz4-napi`'s block decoder (lz4_flex, prebuilt for every common platform, about three
+ * times as fast as `lz4js` on node fills) and checked with `xxhash-wasm`. Memory stays at
+ * one block (4 MiB at most) and the 64 KiB window linked blocks refer back into.
  */
 
 const FRAME_MAGIC = 0x184d2204
@@ -27,7 +28,9 @@ const hasher = xxhash()
 
 /** Bytes arriving in chunks, read in pieces of the sizes the frame format asks for. */
 class ByteQueue {
+  // A queue by index: `shift()` on an array of many small chunks is linear each time.
   private chunks: Uint8Array[] = []
+  private first = 0
   private head = 0
   length = 0
   /** Bytes consumed so far, for error messages. */
@@ -56,35 +59,44 @@ class ByteQueue {
     return !(await this.fill(1))
   }
 
-  /** The next `n` bytes (which `fill` made available), as one array. */
+  /** The next `n` bytes (which `fill` made available), as one array: a view when they lie in one chunk. */
   take(n: number): Uint8Array {
-    const first = this.chunks[0]!
-    let out: Uint8Array
-    if (first.length - this.head >= n) {
-      out = first.subarray(this.head, this.head + n)
-      this.head += n
-    } else {
-      out = new Uint8Array(n)
-      let filled = 0
-      while (filled < n) {
-        const chunk = this.chunks[0]!
-        const part = Math.min(n - filled, chunk.length - this.head)
-        out.set(chunk.subarray(this.head, this.head + part), filled)
-        filled += part
-        this.head += part
-        if (this.head === chunk.length) {
-          this.chunks.shift()
-          this.head = 0
-        }
-      }
-    }
-    if (this.chunks[0] && this.head === this.chunks[0].length) {
-      this.chunks.shift()
-      this.head = 0
+    const first = this.chunks[this.first]!
+    if (first.length - this.head < n) return this.copy(n, new Uint8Array(n), 0)
+    const out = first.subarray(this.head, this.head + n)
+    this.head += n
+    if (this.head === first.length) this.next()
+    this.length -= n
+    this.offset += n
+    return out
+  }
+
+  /** Copies the next `n` bytes (which `fill` made available) into `out` at `at`; returns `out`. */
+  copy(n: number, out: Uint8Array, at: number): Uint8Array {
+    let filled = 0
+    while (filled < n) {
+      const chunk = this.chunks[this.first]!
+      const part = Math.min(n - filled, chunk.length - this.head)
+      out.set(chunk.subarray(this.head, this.head + part), at + filled)
+      filled += part
+      this.head += part
+      if (this.head === chunk.length) this.next()
     }
     this.length -= n
     this.offset += n
     return out
+  }
+
+  private next(): void {
+    this.head = 0
+    this.first++
+    if (this.first === this.chunks.length) {
+      this.chunks = []
+      this.first = 0
+    } else if (this.first >= 1024) {
+      this.chunks = this.chunks.slice(this.first)
+      this.first = 0
+    }
   }
 }
 
@@ -101,9 +113,9 @@ function u32(bytes: Uint8Array, at = 0): number {
 export async function* decompressLz4(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const { h32Raw, create32 } = await hasher
   const bytes = new ByteQueue(input[Symbol.asyncIterator]())
-  const need = async (n: number, what: string) => {
+  const need = async (n: number, what: string, into?: Uint8Array) => {
     if (!(await bytes.fill(n))) throw new Lz4FrameError(`truncated LZ4 frame: the input ends inside the ${what} at byte ${bytes.offset + bytes.length}`)
-    return bytes.take(n)
+    return into ? bytes.copy(n, into, 4).subarray(4, 4 + n) : bytes.take(n)
   }
   if (await bytes.ended()) throw new Lz4FrameError('not an LZ4 frame: the input is empty')
   let frames = 0
@@ -130,7 +142,8 @@ export async function* decompressLz4(input: AsyncIterable<Uint8Array>): AsyncGen
 
 async function* frameBlocks(
   bytes: ByteQueue,
-  need: (n: number, what: string) => Promise<Uint8Array>,
+  /** The next `n` bytes; with `into`, copied there after four bytes left free. */
+  need: (n: number, what: string, into?: Uint8Array) => Promise<Uint8Array>,
   h32Raw: (input: Uint8Array, seed?: number) => number,
   create32: (seed?: number) => { update(input: Uint8Array): unknown; digest(): number },
 ): AsyncGenerator<Uint8Array> {
@@ -154,9 +167,11 @@ async function* frameBlocks(
   if (dictId) throw new Lz4FrameError(`LZ4 frame at byte ${start} needs a dictionary, which this reader does not have`)
 
   const content = contentChecksum ? create32(0) : undefined
-  // Linked blocks may copy from the 64 KiB before them: they are decoded after that window.
-  const out = new Uint8Array((independent ? 0 : WINDOW) + blockMax)
-  let window = 0
+  // The block decoder reads the output's capacity from four bytes before the block, and
+  // fails a block that would decode to more; linked blocks also get the 64 KiB before them.
+  const input = Buffer.allocUnsafe(4 + blockMax)
+  input.writeUInt32LE(blockMax, 0)
+  const window = independent ? undefined : new Window()
   for (;;) {
     const blockAt = bytes.offset
     const word = u32(await need(4, 'block size'))
@@ -164,31 +179,55 @@ async function* frameBlocks(
     const stored = (word & 0x80000000) !== 0
     const size = word & 0x7fffffff
     if (size > blockMax) throw new Lz4FrameError(`corrupt LZ4 block at byte ${blockAt}: ${size} bytes, over the frame's ${blockMax}`)
-    const data = await need(size, 'block')
+    // A stored block becomes output as it is: a copy of its own; a compressed one goes after the capacity.
+    const data = await need(size, 'block', stored ? new Uint8Array(4 + size) : input)
     if (blockChecksums && u32(await need(4, 'block checksum')) !== h32Raw(data, 0)) throw new Lz4FrameError(`bad LZ4 block checksum at byte ${blockAt}`)
     let block: Uint8Array
     if (stored) {
-      block = data.slice()
+      block = data
     } else {
-      const end = decompressBlock(data, out, 0, size, window)
-      if (!(end > window && end <= out.length)) throw new Lz4FrameError(`corrupt LZ4 block at byte ${blockAt}`)
-      block = out.slice(window, end)
+      try {
+        // On the main thread: lz4-napi's thread-pool variant doubled the peak RSS (its
+        // allocator keeps each thread's freed 4 MiB outputs), for no less CPU in all.
+        block = uncompressSync(input.subarray(0, 4 + size), window?.bytes())
+      } catch (err) {
+        throw new Lz4FrameError(`corrupt LZ4 block at byte ${blockAt}: ${(err as Error).message}`)
+      }
+      if (block.length === 0) throw new Lz4FrameError(`corrupt LZ4 block at byte ${blockAt}: it decodes to nothing`)
     }
-    if (!independent) window = slide(out, window, block)
+    window?.push(block)
     content?.update(block)
     yield block
   }
   if (content && u32(await need(4, 'content checksum')) !== content.digest()) throw new Lz4FrameError(`bad LZ4 content checksum in the frame at byte ${start}`)
 }
 
-/** Keeps the last 64 KiB of output at the start of `out`; returns the window's length. */
-function slide(out: Uint8Array, window: number, block: Uint8Array): number {
-  if (block.length >= WINDOW) {
-    out.set(block.subarray(block.length - WINDOW), 0)
-    return WINDOW
+/** The last 64 KiB of output, which a linked block may copy from. */
+class Window {
+  private readonly buf = new Uint8Array(WINDOW)
+  private length = 0
+  private last: Uint8Array | undefined
+
+  /** The window as one array (the tail of the last block when that holds all of it). */
+  bytes(): Uint8Array {
+    if (this.last) return this.last
+    return this.buf.subarray(0, this.length)
   }
-  const keep = Math.min(window, WINDOW - block.length)
-  out.copyWithin(0, window - keep, window)
-  out.set(block, keep)
-  return keep + block.length
+
+  push(block: Uint8Array): void {
+    if (block.length >= WINDOW) {
+      // Kept as a view: the block is not reused, and copying it waits for a short block.
+      this.last = block.subarray(block.length - WINDOW)
+      return
+    }
+    if (this.last) {
+      this.buf.set(this.last)
+      this.length = WINDOW
+      this.last = undefined
+    }
+    const keep = Math.min(this.length, WINDOW - block.length)
+    this.buf.copyWithin(0, this.length - keep, this.length)
+    this.buf.set(block, keep)
+    this.length = keep + block.length
+  }
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import xxhash from 'xxhash-wasm'
 import { decompressLz4, Lz4FrameError } from '../../src/decode/lz4-frame.ts'
 import { decodeFillFile, decodeFillLines, type FillBatch } from '../../src/decode/node-fills.ts'
 import { blockLine, chunked, json, lz4Frame, makeFills, type SourceFill } from '../support/lz4.ts'
@@ -43,6 +44,8 @@ describe('LZ4 frames decompressed as a stream', () => {
     ['linked blocks', { linked: true }],
     ['block and content checksums, 256 KiB blocks, content size', { blockChecksums: true, blockSize: 5 as const, contentSize: true }],
     ['no content checksum', { contentChecksum: false }],
+    ['linked blocks shorter than the 64 KiB window', { linked: true, blockBytes: 10_000 }],
+    ['linked 4 MiB blocks', { linked: true, blockSize: 7 as const }],
   ])('gives back the exact bytes with %s, whatever the chunking', async (_name, options) => {
     const frame = await lz4Frame(bytes, options)
     for (const size of [1, 13, 65_536, frame.length]) {
@@ -72,6 +75,25 @@ describe('LZ4 frames decompressed as a stream', () => {
     const header = frame.slice()
     header[5] = header[5]! ^ 0x01
     await expect(fails(header)).rejects.toThrow(/invalid LZ4 frame descriptor|bad LZ4 header checksum/)
+  })
+
+  it('fails a block that does not decode, and one that decodes to more than the frame allows, without checksums to catch them', async () => {
+    const { h32Raw } = await xxhash()
+    // Independent 64 KiB blocks, no checksums: only the block decoder can notice.
+    const frame = (block: number[]) => {
+      const descriptor = [0x60, 0x40]
+      const word = [block.length & 0xff, (block.length >> 8) & 0xff, (block.length >> 16) & 0xff, 0]
+      return new Uint8Array([0x04, 0x22, 0x4d, 0x18, ...descriptor, (h32Raw(new Uint8Array(descriptor), 0) >>> 8) & 0xff, ...word, ...block, 0, 0, 0, 0])
+    }
+    const fails = (input: Uint8Array) => collect(decompressLz4(chunked(input, 4096)))
+    // A literal, then a match 65,535 bytes back in a block that has one byte so far.
+    await expect(fails(frame([0x1f, 0x61, 0xff, 0xff, 0x00]))).rejects.toThrow(/^corrupt LZ4 block at byte 7: /)
+    // One literal, then a match repeating it 70,000 times: more than a 64 KiB block holds.
+    const repeat = 70_000 - 4 - 15
+    const match = [...Array<number>(Math.floor(repeat / 255)).fill(255), repeat % 255]
+    await expect(fails(frame([0x1f, 0x61, 0x01, 0x00, ...match, 0x50, 0x62, 0x62, 0x62, 0x62, 0x62]))).rejects.toThrow(/^corrupt LZ4 block at byte 7: /)
+    // The same frame with a block that is fine decodes.
+    expect(Buffer.from(await collect(decompressLz4(chunked(frame([0x50, 0x68, 0x65, 0x6c, 0x6c, 0x6f]), 3)))).toString()).toBe('hello')
   })
 
   it.runIf(hasLz4Command())('reads what the lz4 command writes, in its default and linked-block modes', async () => {

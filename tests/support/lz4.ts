@@ -18,6 +18,8 @@ export interface Lz4FrameOptions {
   contentChecksum?: boolean
   /** Record the content size in the header. */
   contentSize?: boolean
+  /** Input bytes per block, below the maximum as a writer that flushes often makes them (default the maximum). */
+  blockBytes?: number
 }
 
 const SIZES = { 4: 64 * 1024, 5: 256 * 1024, 6: 1024 * 1024, 7: 4 * 1024 * 1024 } as const
@@ -39,8 +41,9 @@ export async function lz4Frame(data: Uint8Array | string, options: Lz4FrameOptio
   const u32 = (n: number) => out.push(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff)
   const shared = new Uint32Array(1 << 16)
   const scratch = new Uint8Array(max + max / 255 + 16)
-  for (let at = 0; at < src.length; at += max) {
-    const size = Math.min(max, src.length - at)
+  const step = Math.min(max, options.blockBytes ?? max)
+  for (let at = 0; at < src.length; at += step) {
+    const size = Math.min(step, src.length - at)
     // Linked blocks compress against the whole input, so matches may reach the block before.
     const compressed = options.linked
       ? compressBlock(src, scratch, at, size, shared)
