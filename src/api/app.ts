@@ -3,6 +3,7 @@ import { Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import type { Db } from '../store/db.ts'
 import { configureApiKeys } from './plugins/api-keys.ts'
+import { configureCompression } from './plugins/compress.ts'
 import { configureConditionalRequests } from './plugins/conditional.ts'
 import { configureCors } from './plugins/cors.ts'
 import { configureDocs } from './plugins/docs.ts'
@@ -54,6 +55,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await configureApiKeys(app, config)
   await configureRateLimit(app, config)
   await configureMetrics(app, options.registry ?? new Registry())
+  await configureCompression(app)
   await configureConditionalRequests(app, db, config)
 
   await app.register(root)
