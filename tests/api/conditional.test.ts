@@ -89,6 +89,11 @@ describe(`ETag, If-None-Match and Cache-Control on ${engine}`, () => {
     expect(reordered.headers.etag).toBe(tags[0])
     const gzip = await app.inject({ url: twapsUrl(RANGE), headers: { 'accept-encoding': 'gzip' } })
     expect(gzip.headers.etag).not.toBe(tags[0])
+    // By the coding obtained, not the header's text.
+    const identity = await app.inject({ url: twapsUrl(RANGE), headers: { 'accept-encoding': 'identity' } })
+    expect(identity.headers.etag).toBe(tags[0])
+    const xGzip = await app.inject({ url: twapsUrl(RANGE), headers: { 'accept-encoding': 'x-gzip, deflate;q=0.5' } })
+    expect(xGzip.headers.etag).toBe(gzip.headers.etag)
   })
 
   it('changes every tag when an ingest commits, and serves the new rows to the old tag', async () => {

@@ -1,3 +1,4 @@
+import { negotiate } from '@fastify/accept-negotiator'
 import compress from '@fastify/compress'
 import type { FastifyInstance } from 'fastify'
 
@@ -6,6 +7,19 @@ import type { FastifyInstance } from 'fastify'
  * rule misses NDJSON (`application/x-ndjson` is not `…/json`), so the list is given here.
  */
 const COMPRESSIBLE = /^(?:application\/(?:json|problem\+json|x-ndjson)|text\/(?:csv|html|css|javascript|plain))(?:;|$)/
+
+/** The codings offered, preferred first where the client gives them equal weight. */
+const ENCODINGS: ('br' | 'gzip' | 'deflate')[] = ['br', 'gzip', 'deflate']
+
+/**
+ * The coding an answer to `acceptEncoding` gets when it is compressed, chosen the way the
+ * plugin chooses it (`*` and `x-gzip` taken as gzip), or `identity`: what an ETag must tell
+ * apart, since the bytes differ by coding and by nothing else in the header.
+ */
+export function negotiatedEncoding(acceptEncoding: string | undefined): string {
+  if (acceptEncoding === undefined) return 'identity'
+  return negotiate(acceptEncoding.toLowerCase().replace(/\*|x-gzip/gu, 'gzip'), ENCODINGS) ?? 'identity'
+}
 
 /**
  * Compresses answers when the client's `Accept-Encoding` allows (brotli, gzip or deflate,
@@ -17,7 +31,7 @@ export async function configureCompression(app: FastifyInstance): Promise<void> 
   await app.register(compress, {
     global: true,
     threshold: 1024,
-    encodings: ['br', 'gzip', 'deflate'],
+    encodings: ENCODINGS,
     customTypes: COMPRESSIBLE,
   })
 }
