@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.ts'
 import { packageInfo } from '../../package.ts'
 import type { Db } from '../../store/db.ts'
+import { formatFromAccept } from '../routes/api/v1/twaps/index.ts'
 import { negotiatedEncoding } from './compress.ts'
 
 const TAGGED = Symbol('conditional.tagged')
@@ -19,8 +20,8 @@ function isTaggedRoute(request: FastifyRequest): boolean {
  * A strong ETag for the answer to `request` at data version `version`: a digest of the
  * version, this package's version (an upgrade may change the bytes), the route, its
  * validated path and query parameters (sorted, so their order in the URL does not matter)
- * and the request headers the answer's bytes depend on: `Accept` (it chooses the format
- * when no `format` parameter does) and the content coding `Accept-Encoding` obtains (see `negotiatedEncoding`). Two requests
+ * and the request headers the answer's bytes depend on: the format `Accept` chooses
+ * when no `format` parameter does and the content coding `Accept-Encoding` obtains (see `negotiatedEncoding`). Two requests
  * get the same tag only when they would get the same bytes, so the tag is strong.
  */
 export function etagOf(version: string, request: FastifyRequest): string {
@@ -35,7 +36,7 @@ export function etagOf(version: string, request: FastifyRequest): string {
     request.routeOptions.url ?? '',
     sorted(request.params),
     sorted(query),
-    query.format === undefined ? String(request.headers.accept ?? '') : '',
+    query.format === undefined ? formatFromAccept(request.headers.accept) : '',
     negotiatedEncoding(request.headers['accept-encoding']),
   ]
   return `"${createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 32)}"`
