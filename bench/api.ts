@@ -5,6 +5,8 @@
  */
 
 import type { WatchedDb } from './backend-cpu.ts'
+import { startBareServer } from './bare.ts'
+import { copyOut, type CopyOutRun } from './copy-out.ts'
 import type { BenchOptions } from './options.ts'
 import { exportCsv, medianGet, walkPages, type ExportRun, type PageWalk } from './pages.ts'
 import { autocannon, pgbench, type LoadResult } from './load-test.ts'
@@ -15,6 +17,16 @@ export interface ApiResults {
   /** The typical wallet query over HTTP, and its SQL run by pgbench: the median round of each. */
   http: LoadResult
   sql: LoadResult
+  /** The same SQL with `pgbench -M prepared`: parsed and planned once per client. */
+  sqlPrepared: LoadResult
+  /** A bare Fastify route answering the typical query's body. */
+  bare: LoadResult
+  /** The typical query again with `If-None-Match` of its ETag: 304s. */
+  notModified: LoadResult
+  /** Bytes of the typical query's body. */
+  bodyBytes: number
+  /** `psql \copy` of the largest wallet's year export query. */
+  copyOut: CopyOutRun
   rounds: number
   /** Single requests of the typical query, median ms. */
   typicalMs: number
@@ -70,15 +82,34 @@ async function measureServer(server: Server, db: ServedDb, workload: Workload, o
   const typicalMs = await medianGet(typicalUrl)
   const statement = await firstPageStatement(typical.wallet, start, end)
   const rounds = options.quick ? 1 : 3
+  const first = await fetch(typicalUrl, { headers: { 'accept-encoding': 'identity' } })
+  const body = await first.text()
+  const etag = first.headers.get('etag')
+  if (!etag) throw new Error(`GET ${typicalUrl} answered without an ETag`)
+  const bare = await startBareServer(body)
   const http: LoadResult[] = []
   const sql: LoadResult[] = []
-  // Alternated, so a burst of other work on the machine hits both sides alike.
-  for (let round = 0; round < rounds; round++) {
-    http.push(await autocannon(typicalUrl, options.connections, options.duration, { server, db }))
-    sql.push(await pgbench(db, statement.sql, statement.params, options.connections, options.duration))
+  const sqlPrepared: LoadResult[] = []
+  const bareRuns: LoadResult[] = []
+  const notModified: LoadResult[] = []
+  try {
+    // Alternated, so a burst of other work on the machine hits every side alike.
+    for (let round = 0; round < rounds; round++) {
+      http.push(await autocannon(typicalUrl, options.connections, options.duration, { server, db }))
+      sql.push(await pgbench(db, statement.sql, statement.params, options.connections, options.duration))
+      sqlPrepared.push(await pgbench(db, statement.sql, statement.params, options.connections, options.duration, 'prepared'))
+      bareRuns.push(await autocannon(bare.url, options.connections, options.duration))
+      notModified.push(await autocannon(typicalUrl, options.connections, options.duration, { server, db }, { headers: { 'if-none-match': etag }, notModified: true }))
+    }
+  } finally {
+    await bare.close()
   }
+  const copied = await copyOut(db.url, largest.wallet, start, workload.yearEnd, largest.twaps)
   const pages = await walkPages(server.url, largest.wallet, start, end)
-  return { http: medianRound(http), sql: medianRound(sql), rounds, typicalMs, pages, exports }
+  return {
+    http: medianRound(http), sql: medianRound(sql), sqlPrepared: medianRound(sqlPrepared), bare: medianRound(bareRuns),
+    notModified: medianRound(notModified), bodyBytes: Buffer.byteLength(body), copyOut: copied, rounds, typicalMs, pages, exports,
+  }
 }
 
 interface PlannedExport {

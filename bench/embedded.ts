@@ -10,7 +10,7 @@ import type { Dataset } from './dataset.ts'
 import { measureEtl, type IngestResult } from './ingest.ts'
 import { autocannon, type LoadResult } from './load-test.ts'
 import type { BenchOptions } from './options.ts'
-import { medianGet } from './pages.ts'
+import { exportCsv, medianGet, type ExportRun } from './pages.ts'
 import { startServer } from './process.ts'
 import { twapsPath, type Workload } from './workload.ts'
 
@@ -20,6 +20,10 @@ export interface EmbeddedResults {
   typicalMs: number
   /** First page of the largest wallet, median ms. */
   largestFirstMs: number
+  /** The typical query again with `If-None-Match` of its ETag: 304s. */
+  notModified: LoadResult
+  /** The largest wallet's year as CSV. */
+  export: ExportRun
 }
 
 /** Ingests the data set into a fresh embedded store under `work`, then loads its API. */
@@ -34,8 +38,13 @@ export async function measureEmbedded(dataset: Dataset, workload: Workload, env:
       await warmUp(typicalUrl)
       const typicalMs = await medianGet(typicalUrl)
       const http = await autocannon(typicalUrl, options.connections, options.duration, { server })
+      const etag = (await fetch(typicalUrl)).headers.get('etag')
+      if (!etag) throw new Error(`GET ${typicalUrl} answered without an ETag`)
+      const notModified = await autocannon(typicalUrl, options.connections, options.duration, { server }, { headers: { 'if-none-match': etag }, notModified: true })
       const largestFirstMs = await medianGet(server.url + twapsPath(largest.wallet, start, end))
-      return { ingest, http, typicalMs, largestFirstMs }
+      const exported = await exportCsv(server, largest.wallet, start, workload.yearEnd)
+      if (exported.error) throw new Error(`embedded CSV export failed: ${exported.error}`)
+      return { ingest, http, typicalMs, largestFirstMs, notModified, export: exported }
     } finally {
       await server.stop()
     }

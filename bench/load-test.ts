@@ -37,17 +37,28 @@ interface AutocannonJson {
   errors: number
   timeouts: number
   non2xx: number
+  '3xx'?: number
+}
+
+/** What to send and accept besides a plain GET. */
+export interface LoadRequest {
+  headers?: Record<string, string>
+  /** Count 304 answers (a conditional request's) as successes. */
+  notModified?: boolean
 }
 
 /**
  * `autocannon -c connections -d duration url` in its own process (so its work is not
  * counted against this one). Throws when any request failed or answered non-2xx.
  */
-export async function autocannon(url: string, connections: number, duration: number, observed: Observed = {}): Promise<LoadResult> {
-  const args = [AUTOCANNON, '-c', String(connections), '-d', String(duration), '--json', url]
+export async function autocannon(url: string, connections: number, duration: number, observed: Observed = {}, request: LoadRequest = {}): Promise<LoadResult> {
+  const headers = Object.entries(request.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}=${value}`])
+  const args = [AUTOCANNON, '-c', String(connections), '-d', String(duration), ...headers, '--json', url]
   const { run, cpuMs } = await observe(observed, () => runMeasured(process.execPath, args, { env: process.env, cwd: process.cwd() }))
   const result = JSON.parse(run.stdout) as AutocannonJson
-  if (result.errors || result.timeouts || result.non2xx) {
+  const failed = request.notModified ? result.non2xx - (result['3xx'] ?? 0) : result.non2xx
+  if (request.notModified && !result['3xx']) throw new Error(`autocannon ${url}: no 304 answer`)
+  if (result.errors || result.timeouts || failed) {
     throw new Error(`autocannon ${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers`)
   }
   const requests = result.requests.total
@@ -55,18 +66,18 @@ export async function autocannon(url: string, connections: number, duration: num
 }
 
 /**
- * `pgbench -n -M extended` running `sql` with its `$n` parameters bound to `params` (as
+ * `pgbench -n -M extended` (or `-M prepared`: parsed and planned once per client) running `sql` with its `$n` parameters bound to `params` (as
  * the driver binds them: one parse, bind and execute per query), `connections` clients on
  * one thread like autocannon's, for `duration` seconds. Latencies come from pgbench's
  * per-transaction log.
  */
-export async function pgbench(db: WatchedDb & { url: string }, sql: string, params: readonly unknown[], connections: number, duration: number): Promise<LoadResult> {
+export async function pgbench(db: WatchedDb & { url: string }, sql: string, params: readonly unknown[], connections: number, duration: number, mode: 'extended' | 'prepared' = 'extended'): Promise<LoadResult> {
   const dir = await mkdtemp(join(tmpdir(), 'hltwap-pgbench-'))
   try {
     const { script, defines } = pgbenchScript(sql, params)
     const scriptPath = join(dir, 'query.sql')
     await writeFile(scriptPath, script)
-    const args = ['-n', '-M', 'extended', '-c', String(connections), '-j', '1', '-T', String(duration),
+    const args = ['-n', '-M', mode, '-c', String(connections), '-j', '1', '-T', String(duration),
       '-f', scriptPath, '-l', `--log-prefix=${join(dir, 'log')}`, ...defines.flatMap((d) => ['-D', d]), db.url]
     const { run, cpuMs } = await observe({ db }, () => runMeasured('pgbench', args, { env: process.env, cwd: dir }))
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(run.stdout)?.[1] ?? NaN)

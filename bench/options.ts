@@ -42,7 +42,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       rows: { type: 'string' },
       files: { type: 'string' },
       seed: { type: 'string', default: '1' },
-      connections: { type: 'string', default: '8' },
+      connections: { type: 'string', default: '16' },
       duration: { type: 'string' },
       concurrency: { type: 'string', default: String(Math.max(4, availableParallelism() * 2)) },
       'admin-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test' },

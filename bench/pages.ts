@@ -69,7 +69,7 @@ export async function medianGet(url: string): Promise<number> {
 /** GET `url` and read its whole body; throws on a non-2xx answer. */
 export async function timedGet(url: string): Promise<{ ms: number; body: string }> {
   const started = performance.now()
-  const response = await fetch(url)
+  const response = await fetch(url, { headers: { 'accept-encoding': 'identity' } })
   const body = await response.text()
   const ms = performance.now() - started
   if (!response.ok) throw new Error(`GET ${url} answered ${response.status}: ${body.slice(0, 500)}`)
@@ -103,7 +103,8 @@ export async function exportCsv(server: Server, wallet: string, start: string, e
   let newlines = 0
   let error: string | null = null
   try {
-    const response = await fetch(server.url + twapsPath(wallet, start, end, { format: 'csv' }))
+    // Uncompressed, as psql writes it: the rate is the export's, not zlib's.
+    const response = await fetch(server.url + twapsPath(wallet, start, end, { format: 'csv' }), { headers: { 'accept-encoding': 'identity' } })
     if (!response.ok || !response.body) throw new Error(`the server answered ${response.status}`)
     for await (const chunk of response.body) {
       const data = chunk as Uint8Array

@@ -52,7 +52,7 @@ export function twapsPath(wallet: string, start: string, end: string, extra: Rec
  * [start, end], captured by calling the API's own query function on a recorder, so the
  * pgbench script cannot drift from what the server executes.
  */
-export async function firstPageStatement(wallet: string, start: string, end: string): Promise<{ sql: string; params: unknown[] }> {
+export async function firstPageStatement(wallet: string, start: string, end: string, limit = DEFAULT_LIMIT + 1, withRaw = true): Promise<{ sql: string; params: unknown[] }> {
   const range: TwapRange = { wallet, start: apiInstant(start), end: apiInstant(end), asset: null }
   let captured: { sql: string; params: unknown[] } | undefined
   const recorder: Queryable = {
@@ -63,7 +63,7 @@ export async function firstPageStatement(wallet: string, start: string, end: str
     async exec() {},
   }
   // The route asks for one row more than a page to learn whether another page follows.
-  await twapPage(recorder, range, null, DEFAULT_LIMIT + 1)
+  await twapPage(recorder, range, null, limit, withRaw)
   if (!captured) throw new Error('twapPage issued no query')
   return captured
 }

@@ -5,6 +5,8 @@ import { registerCompletenessGauges } from '../metrics.ts'
 import { readCompleteness } from '../store/completeness.ts'
 import type { Db } from '../store/db.ts'
 import { configureApiKeys } from './plugins/api-keys.ts'
+import { configureCompression } from './plugins/compress.ts'
+import { configureConditionalRequests } from './plugins/conditional.ts'
 import { configureCors } from './plugins/cors.ts'
 import { configureDocs } from './plugins/docs.ts'
 import { configureErrors, frameworkErrors } from './plugins/errors.ts'
@@ -62,6 +64,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     timeoutMs: config.health.timeoutMs,
     onError: (err) => app.log.warn({ err }, 'metrics: could not read the completeness counts'),
   })
+  await configureCompression(app)
+  await configureConditionalRequests(app, db, config)
 
   await app.register(root)
   await app.register(web)

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
-import type { Queryable } from '../store/db.ts'
+import type { Db, Queryable } from '../store/db.ts'
+import { twapPageCompact } from '../store/export-queries.ts'
 import { fillTotals } from '../store/fill-queries.ts'
 import { reconciliationOf } from '../store/reconcile.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
@@ -17,8 +18,11 @@ export const EXPORT_CHUNK = 2000
  * the caller formats and sends (formatting CSV costs about as much as the query).
  */
 async function* twapChunks(db: Queryable, range: TwapRange, after: PagePosition | null, withRaw: boolean): AsyncGenerator<TwapSummaryRow[]> {
+  // The embedded engine decodes wide rows slowly field by field (see `twapPageCompact`);
+  // node-postgres decodes them fast, and PostgreSQL would only spend its CPU building JSON.
+  const page = (db as Partial<Db>).engine === 'pglite' ? twapPageCompact : twapPage
   const fetch = (from: PagePosition | null) => {
-    const rows = twapPage(db, range, from, EXPORT_CHUNK, withRaw)
+    const rows = page(db, range, from, EXPORT_CHUNK, withRaw)
     // Handled now, awaited later: a query failing while the caller still holds the previous
     // chunk (or after the client went away) must not become an unhandled rejection.
     rows.catch(() => {})

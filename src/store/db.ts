@@ -46,6 +46,12 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>
   /** Runs `fn` on one dedicated connection, e.g. to hold a session-level advisory lock. */
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>
+  /**
+   * The data version (see `readDataVersion`): the same text exactly while no ingest has
+   * committed, so answers can be tagged with it. Never older than the last commit that
+   * finished before the call.
+   */
+  dataVersion(): Promise<string>
   close(): Promise<void>
 }
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { resolve, sep } from 'node:path'
 import { PGlite, types, type Transaction } from '@electric-sql/pglite'
 import { lockDataDir } from './datadir-lock.ts'
+import { readDataVersion } from './data-version.ts'
 import { StoreError, type Db, type QueryResult, type Session } from './db.ts'
 import { DatabaseUnavailableError } from './unavailable.ts'
 
@@ -144,10 +145,28 @@ export async function openPglite(dataDir: string): Promise<Db> {
   }
   const root = session(pg, pg, dir)
   let closed = false
+  // Only this process can write the directory (it holds the lock), and every commit that
+  // moves the version on notifies `data_version` before the committing query returns, so
+  // a copy of the version is exact until that notification drops it; a query on the
+  // engine costs about a millisecond, the copy nothing.
+  let version: Promise<string> | null = null
+  const unlisten = await pg.listen('data_version', () => {
+    version = null
+  })
   return {
     engine: 'pglite',
     location: `embedded database in ${dir}`,
     dataDir: dir,
+    dataVersion() {
+      if (!version) {
+        const read = readDataVersion(root)
+        version = read
+        read.catch(() => {
+          if (version === read) version = null
+        })
+      }
+      return version
+    },
     query: root.query,
     exec: root.exec,
     async transaction(fn) {
@@ -163,6 +182,7 @@ export async function openPglite(dataDir: string): Promise<Db> {
       if (closed) return
       closed = true
       try {
+        await unlisten().catch(() => {})
         await pg.close()
       } finally {
         openEngines.delete(pgdata)

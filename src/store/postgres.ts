@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { redact } from '../config.ts'
+import { sharedDataVersion } from './data-version.ts'
 import { StoreError, type Db, type QueryResult, type Session } from './db.ts'
 import { DatabaseUnavailableError } from './unavailable.ts'
 
@@ -16,11 +18,35 @@ const typeParsers = {
     TEXT_TYPES.has(oid) ? (value: string) => value : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,
 }
 
+/** Statement names by SQL text, so each text is hashed once per process. */
+const statementNames = new Map<string, string>()
+
+/**
+ * The name a parameterised statement is prepared under: a digest of its text. pg parses a
+ * named statement once per connection and then only binds and executes it, so PostgreSQL
+ * plans the API's reads once per connection instead of on every request (an unnamed
+ * statement is parsed, analysed and planned each time; for the typical wallet page that
+ * is most of the database's work). Every SQL text here is a constant of the store's
+ * modules, so the names are few; statements without parameters (scripts, DDL) stay unnamed.
+ */
+export function statementName(sql: string): string {
+  let name = statementNames.get(sql)
+  if (name === undefined) {
+    name = 's_' + createHash('sha1').update(sql).digest('hex').slice(0, 24)
+    statementNames.set(sql, name)
+  }
+  return name
+}
+
+function prepared(sql: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+  return params === undefined ? { text: sql } : { name: statementName(sql), text: sql, values: params as unknown[] }
+}
+
 function session(client: pg.PoolClient, lost: AbortSignal): Session {
   return {
     lost,
     async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query(sql, params as unknown[] | undefined).catch(rethrow)
+      const result = await client.query(prepared(sql, params)).catch(rethrow)
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
     },
     async exec(sql: string) {
@@ -74,7 +100,7 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
   pool.on('error', () => {})
   // pg takes a per-query read timeout its type declarations do not list.
   const timed = (text: string, values?: readonly unknown[]): pg.QueryConfig => {
-    const config: pg.QueryConfig & { query_timeout: number } = { text, values: values as unknown[] | undefined, query_timeout: timeouts.statementTimeoutMs + CLIENT_GRACE_MS }
+    const config: pg.QueryConfig & { query_timeout: number } = { ...prepared(text, values), query_timeout: timeouts.statementTimeoutMs + CLIENT_GRACE_MS }
     return config
   }
   try {
@@ -113,9 +139,10 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
   // that take long on purpose (a COPY of a large object, a backfill, ANALYZE): they lift
   // the statement timeout meant for the API's reads, for the transaction or the session.
 
-  return {
+  const db: Db = {
     engine: 'postgres',
     location,
+    dataVersion: () => dataVersion(),
     async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const result = await pool.query(timed(sql, params)).catch(rethrow)
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
@@ -150,6 +177,10 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
       await pool.end()
     },
   }
+  // Read from the database each time (shared by concurrent callers): another process may
+  // ingest at any moment, and a copy kept here could not know.
+  const dataVersion = sharedDataVersion(db)
+  return db
 }
 
 /**

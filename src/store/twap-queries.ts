@@ -57,7 +57,7 @@ export interface TwapSummaryRow {
 // `avg_price` is divided in NUMERIC and trimmed, so 9050.0 / 100.0 gives exactly 90.5.
 // `raw_payload` only when asked ($9): the CSV export has no use for it, and reading and
 // parsing it is 40 % of a chunk's time.
-const PAGE = `
+export const PAGE = `
   SELECT t.id, t.twap_id, t.ts, t.is_terminal, t.asset, t.side, t.status, t.duration_minutes,
          t.size_requested, t.size_executed, t.notional_executed,
          trim_scale(t.notional_executed / NULLIF(t.size_executed, 0)) AS avg_price,
@@ -77,7 +77,7 @@ const PAGE = `
    ORDER BY t.ts DESC, t.is_terminal DESC, t.id DESC
    LIMIT $8`
 
-const MAX_ID = '9223372036854775807'
+export const MAX_ID = '9223372036854775807'
 
 /**
  * Up to `limit` TWAPs of `range`, newest first, each as its latest row in the range,
