@@ -6,6 +6,7 @@ import { configureApiKeys } from './plugins/api-keys.ts'
 import { configureCors } from './plugins/cors.ts'
 import { configureDocs } from './plugins/docs.ts'
 import { configureErrors, frameworkErrors } from './plugins/errors.ts'
+import { configureExportSlots } from './plugins/export-slots.ts'
 import { configureMetrics } from './plugins/metrics.ts'
 import { configureRateLimit } from './plugins/rate-limit.ts'
 import { configureRequestIds, genReqId } from './plugins/request-id.ts'
@@ -53,6 +54,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await configureApiKeys(app, config)
   await configureRateLimit(app, config)
   await configureMetrics(app, options.registry ?? new Registry())
+  await configureExportSlots(app, config)
 
   await app.register(root)
   await app.register(web)

@@ -12,9 +12,12 @@ export class InvalidParameters extends Error {
   }
 }
 
-/** An error carrying the HTTP status to answer with and a message safe to show a client. */
-export function httpError(statusCode: number, message: string): Error & { statusCode: number } {
-  return Object.assign(new Error(message), { statusCode })
+/**
+ * An error carrying the HTTP status to answer with, a message safe to show a client, and
+ * headers its answer needs (`Retry-After`, `WWW-Authenticate`).
+ */
+export function httpError(statusCode: number, message: string, headers: Record<string, string> = {}): Error & { statusCode: number; headers: Record<string, string> } {
+  return Object.assign(new Error(message), { statusCode, headers })
 }
 
 /**
@@ -38,7 +41,11 @@ export async function configureErrors(app: FastifyInstance, allowedMethods: (req
       return sendProblem(reply, 503, { detail: 'The database is unreachable; try again later.' })
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
-    if (status >= 400 && status < 500) return sendProblem(reply, status, { detail: error.message })
+    if ((status >= 400 && status < 500) || (status === 503 && 'headers' in error)) {
+      const headers = (error as { headers?: unknown }).headers
+      if (headers && typeof headers === 'object') reply.headers(headers)
+      return sendProblem(reply, status, { detail: error.message })
+    }
     request.log.error({ err: error }, 'request failed')
     return sendProblem(reply, 500, { detail: `An unexpected error occurred; the server log has it under request id ${request.id}.` })
   })

@@ -7,6 +7,7 @@ import { toFill } from '../../../../fill-json.ts'
 import { isTaxFormat, openTaxExport } from '../../../../tax/index.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
+import { boundedExport } from '../../../../plugins/export-slots.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses, type ParameterError } from '../../../../schemas/problem.ts'
@@ -51,7 +52,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
     if (isTaxFormat(format)) {
       const coverage = await rangeCoverage(db, served)
-      const stream = await openTaxExport(db, range, format)
+      const stream = await boundedExport(request, () => openTaxExport(db, range, format))
       const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
@@ -60,7 +61,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     }
     if (format === 'csv' || format === 'ndjson') {
       const coverage = await rangeCoverage(db, served)
-      const stream = await openFillExport(db, range, after, format)
+      const stream = await boundedExport(request, () => openFillExport(db, range, after, format))
       const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)

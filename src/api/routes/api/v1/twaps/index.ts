@@ -4,6 +4,7 @@ import { positionOf, twapPage, type PagePosition, type TwapRange } from '../../.
 import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { openExport } from '../../../../export.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
+import { boundedExport } from '../../../../plugins/export-slots.ts'
 import { RANGE_RULE, parseTimeRange, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
@@ -68,7 +69,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
         throw new InvalidParameters([{ parameter: 'format', message: `fills are loaded for this range: export them with /api/v1/fills?format=${format}` }])
       }
       const coverage = await rangeCoverage(db, served)
-      const stream = await openTwapTaxExport(db, range, format)
+      const stream = await boundedExport(request, () => openTwapTaxExport(db, range, format))
       const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
@@ -77,7 +78,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     }
     if (format !== 'json') {
       const coverage = await rangeCoverage(db, served)
-      const stream = await openExport(db, range, after, format, withEvents)
+      const stream = await boundedExport(request, () => openExport(db, range, after, format, withEvents))
       const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
