@@ -5,8 +5,9 @@ import type { Db } from '../store/db.ts'
 import { configureApiKeys } from './plugins/api-keys.ts'
 import { configureCors } from './plugins/cors.ts'
 import { configureDocs } from './plugins/docs.ts'
-import { configureErrors, frameworkErrors } from './plugins/errors.ts'
+import { clientErrorHandler, configureErrors, frameworkErrors } from './plugins/errors.ts'
 import { configureExportSlots } from './plugins/export-slots.ts'
+import { configureHeaders } from './plugins/headers.ts'
 import { configureMetrics } from './plugins/metrics.ts'
 import { configureRateLimit } from './plugins/rate-limit.ts'
 import { configureRequestIds, genReqId } from './plugins/request-id.ts'
@@ -42,7 +43,9 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { db, config } = options
   const logging = typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false }
-  const app = Fastify({ ...logging, logController: new OneLineRequestLog(), genReqId, ajv: validatorOptions, frameworkErrors }) as FastifyInstance
+  // Fastify takes a hop count too (its proxy-addr reads it), though its types leave it out.
+  const trustProxy = config.api.trustProxy as boolean | string[]
+  const app = Fastify({ ...logging, logController: new OneLineRequestLog(), genReqId, ajv: validatorOptions, frameworkErrors, clientErrorHandler, trustProxy }) as FastifyInstance
 
   // These first: they see every route added after them, /metrics and /docs included.
   const allowedMethods = trackMethods(app)
@@ -50,6 +53,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await configureDocs(app, config)
   await configureErrors(app, allowedMethods)
   await configureRequestIds(app)
+  await configureHeaders(app)
   await configureCors(app, config)
   await configureApiKeys(app, config)
   await configureRateLimit(app, config)
