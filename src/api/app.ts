@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import type { Db } from '../store/db.ts'
-import { configureApiKeys } from './plugins/api-keys.ts'
+import { configureApiKeys, configureMetricsKey } from './plugins/api-keys.ts'
 import { configureCors } from './plugins/cors.ts'
 import { configureDocs } from './plugins/docs.ts'
 import { clientErrorHandler, configureErrors, frameworkErrors } from './plugins/errors.ts'
@@ -56,6 +56,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await configureHeaders(app)
   await configureCors(app, config)
   await configureApiKeys(app, config)
+  await configureMetricsKey(app, config)
   await configureRateLimit(app, config)
   await configureMetrics(app, options.registry ?? new Registry())
   await configureExportSlots(app, config)
