@@ -84,9 +84,33 @@ class OneLineRequestLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const ms = Math.round(reply.elapsedTime * 10) / 10
-    const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms }
-    const msg = `${request.method} ${request.url} ${reply.statusCode} ${ms} ms`
+    const url = redactUrl(request.url)
+    const fields = { method: request.method, url, statusCode: reply.statusCode, ms }
+    const msg = `${request.method} ${url} ${reply.statusCode} ${ms} ms`
     if (error) reply.log.error({ ...fields, err: error }, msg)
     else reply.log.info(fields, msg)
   }
+}
+
+/** Query parameters whose value is a credential when a client sends one there by mistake. */
+const SECRET_PARAMETER = /(key|token|secret|password|auth)/i
+
+/**
+ * The URL as logged: the value of any query parameter named like a credential (`api_key`,
+ * `x-api-key`, `token`…) replaced by `***`. Such a request is refused (the routes take no
+ * such parameter), but the log line would otherwise keep the key.
+ */
+export function redactUrl(url: string): string {
+  const at = url.indexOf('?')
+  if (at < 0) return url
+  const query = url.slice(at + 1).split('&').map((pair) => {
+    const eq = pair.indexOf('=')
+    const name = eq < 0 ? pair : pair.slice(0, eq)
+    let decoded = name
+    try {
+      decoded = decodeURIComponent(name)
+    } catch { /* a name that does not decode is checked as written */ }
+    return eq >= 0 && SECRET_PARAMETER.test(decoded) ? `${name}=***` : pair
+  })
+  return `${url.slice(0, at)}?${query.join('&')}`
 }
