@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import type { Db } from '../store/db.ts'
+import { storedCursorSecret } from '../store/secret-queries.ts'
 import { configureApiKeys, configureMetricsKey } from './plugins/api-keys.ts'
 import { configureCors } from './plugins/cors.ts'
 import { configureDocs } from './plugins/docs.ts'
@@ -64,14 +65,32 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(root)
   await app.register(web)
   await app.register(healthz, { db, config })
-  await app.register(twaps, { prefix: '/api/v1/twaps', db })
+  const cursorKey = cursorKeyOf(db, config)
+  await app.register(twaps, { prefix: '/api/v1/twaps', db, cursorKey })
   await app.register(twapById, { prefix: '/api/v1/twaps', db })
   await app.register(info, { db })
   await app.register(twapFills, { prefix: '/api/v1/twaps', db })
-  await app.register(fills, { prefix: '/api/v1/fills', db })
+  await app.register(fills, { prefix: '/api/v1/fills', db, cursorKey })
   await app.register(walletSummary, { prefix: '/api/v1/wallets', db })
   await app.register(coverage, { prefix: '/api/v1/coverage', db })
   return app
+}
+
+/**
+ * The key cursors are signed with: `CURSOR_SECRET`, else the database's own, read on first
+ * use (so that the app builds while the database is down) and kept once read.
+ */
+function cursorKeyOf(db: Db, config: Config): () => Promise<string> {
+  const given = config.api.cursorSecret
+  if (given !== undefined) return async () => given
+  let read: Promise<string> | undefined
+  return () => {
+    read ??= storedCursorSecret(db).catch((err: unknown) => {
+      read = undefined
+      throw err
+    })
+    return read
+  }
 }
 
 /**

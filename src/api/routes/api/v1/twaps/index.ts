@@ -27,7 +27,7 @@ const FORMAT_BY_MEDIA_TYPE = new Map(Object.entries(MEDIA_TYPES).map(([format, t
  * NDJSON. Closing the app lets exports in flight finish: Fastify's close waits for open
  * responses before the caller closes the database.
  */
-const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string> }> = async (app, { db, cursorKey }) => {
   app.get('', {
     schema: {
       operationId: 'listTwaps',
@@ -59,7 +59,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     },
   }, async (request, reply) => {
     const query = request.query
-    const { range, after, served, limit } = resolveQuery(query)
+    const { range, after, served, limit } = resolveQuery(query, await cursorKey())
     const withEvents = query.latest_per_twap === 'false' || query.latest_per_twap === '0'
     const format = query.format ?? formatFromAccept(request.headers.accept)
 
@@ -96,7 +96,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
       start: range.start,
       end: range.end,
       twaps: await toTwaps(db, range, rows, withEvents),
-      next_cursor: more && last ? encodeCursor(positionOf(last), range) : null,
+      next_cursor: more && last ? encodeCursor(positionOf(last), range, await cursorKey()) : null,
       coverage: await rangeCoverage(db, served),
     }
   })
@@ -108,7 +108,7 @@ export default twaps
  * The checks no schema can make: `start` not after the range's end, and a cursor issued
  * for this same query. Throws `InvalidParameters` naming each failure.
  */
-function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePosition | null; served: TimeRange; limit: number } {
+function resolveQuery(query: TwapsQuery, cursorKey: string): { range: TwapRange; after: PagePosition | null; served: TimeRange; limit: number } {
   const errors: ParameterError[] = []
   const limit = query.limit ?? DEFAULT_LIMIT
   // Ajv's type coercion lets `limit=1e400` through as Infinity, past the schema's maximum.
@@ -119,7 +119,7 @@ function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePositio
   const range: TwapRange = { wallet: query.wallet.toLowerCase(), ...rangeBounds(parsed.range), asset: query.asset ?? null }
   let after: PagePosition | null = null
   if (query.cursor !== undefined) {
-    after = decodeCursor(query.cursor, range)
+    after = decodeCursor(query.cursor, range, cursorKey)
     if (!after) errors.push({ parameter: 'cursor', message: 'must be the next_cursor of a previous page of this same query (wallet, start, end, asset)' })
   }
   if (errors.length > 0) throw new InvalidParameters(errors)
