@@ -54,7 +54,7 @@ export async function configureErrors(app: FastifyInstance, allowedMethods: (req
   // The answers no handler above writes (a plugin's own text, an empty 4xx) are made
   // problems too, so that a client can read every error alike.
   app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode < 400 || String(reply.getHeader('content-type') ?? '').startsWith(PROBLEM_MEDIA_TYPE)) return payload
+    if (reply.statusCode < 400 || reply.statusCode >= 500 || String(reply.getHeader('content-type') ?? '').startsWith(PROBLEM_MEDIA_TYPE)) return payload
     if (payload && typeof (payload as { destroy?: unknown }).destroy === 'function') (payload as { destroy(): void }).destroy()
     const text = typeof payload === 'string' && payload.length > 0 && payload.length <= 200 && !payload.startsWith('{') ? payload : undefined
     reply.type(`${PROBLEM_MEDIA_TYPE}; charset=utf-8`)
