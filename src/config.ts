@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 
@@ -27,6 +28,12 @@ export const EnvSchema = Type.Object({
   CORS_ORIGINS: Type.String({ default: '*' }),
   API_KEYS: Type.String({ default: '' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 0, minimum: 0 }),
+  RATE_LIMIT_REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  AUTH_FAILURES_PER_MINUTE: Type.Integer({ default: 10, minimum: 1 }),
+  TRUST_PROXY: Type.String({ default: 'false', minLength: 1 }),
+  EXPORT_MAX_CONCURRENT: Type.Integer({ default: 4, minimum: 1, maximum: 1000 }),
+  CURSOR_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  METRICS_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   ETL_SCHEDULE: Type.String({ default: '30 0 * * *', minLength: 1 }),
   ETL_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
   HEALTH_STALE_AFTER_HOURS: Type.Number({ default: 36, exclusiveMinimum: 0 }),
@@ -68,6 +75,18 @@ export interface Config {
     corsOrigins: string[] | '*'
     apiKeys: string[]
     rateLimitPerMinute: number
+    /** Redis holding the rate limit's counts, so that several instances enforce one limit; undefined counts in this process. */
+    rateLimitRedisUrl: string | undefined
+    /** Requests with a missing or wrong API key a client may make a minute before every request of its answers 429. */
+    authFailuresPerMinute: number
+    /** Fastify's `trustProxy`: whether, or which, proxies' X-Forwarded-For names the client. */
+    trustProxy: boolean | number | string[]
+    /** Exports (CSV, NDJSON, tax formats) streaming at once in this process; more answer 503. */
+    exportMaxConcurrent: number
+    /** The key cursors are signed with; undefined uses the one the database holds. */
+    cursorSecret: string | undefined
+    /** When set, `/metrics` answers only requests carrying it. */
+    metricsApiKey: string | undefined
   }
   logLevel: string
   etl: {
@@ -109,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (parsed.DATABASE_URL === undefined) throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL: it names a replica of that PostgreSQL, and the embedded database has none')
   }
   if (parsed.AWS_ENDPOINT_URL !== undefined) assertUrl('AWS_ENDPOINT_URL', parsed.AWS_ENDPOINT_URL)
+  if (parsed.RATE_LIMIT_REDIS_URL !== undefined) assertUrl('RATE_LIMIT_REDIS_URL', parsed.RATE_LIMIT_REDIS_URL)
   const origins = splitList(parsed.CORS_ORIGINS)
   const datasets = splitList(parsed.ETL_DATASETS)
   if (datasets.length === 0 || datasets.some((d) => !(DATASET_NAMES as readonly string[]).includes(d))) {
@@ -134,6 +154,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: origins.includes('*') ? '*' : origins,
       apiKeys: splitList(parsed.API_KEYS),
       rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+      rateLimitRedisUrl: parsed.RATE_LIMIT_REDIS_URL,
+      authFailuresPerMinute: parsed.AUTH_FAILURES_PER_MINUTE,
+      trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
+      exportMaxConcurrent: parsed.EXPORT_MAX_CONCURRENT,
+      cursorSecret: parsed.CURSOR_SECRET,
+      metricsApiKey: parsed.METRICS_API_KEY,
     },
     logLevel: parsed.LOG_LEVEL,
     etl: {
@@ -158,6 +184,31 @@ function withExplicitSslMode(url: string): string {
   if (parsed.searchParams.get('sslmode') !== 'require' || parsed.searchParams.has('uselibpqcompat')) return url
   parsed.searchParams.set('sslmode', 'verify-full')
   return parsed.toString()
+}
+
+/**
+ * `TRUST_PROXY` as Fastify's `trustProxy` takes it: `true` (any proxy: the left-most
+ * X-Forwarded-For address is the client), `false` (the TCP peer is), a hop count, or the
+ * addresses and CIDR ranges of the proxies to trust, comma-separated.
+ */
+function parseTrustProxy(value: string): boolean | number | string[] {
+  const text = value.trim().toLowerCase()
+  if (text === 'true') return true
+  if (text === 'false') return false
+  if (/^\d{1,3}$/.test(text)) return Number(text)
+  const entries = splitList(text)
+  const bad = entries.find((entry) => !isAddressOrRange(entry))
+  if (entries.length === 0 || bad !== undefined) {
+    throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or comma-separated IP addresses / CIDR ranges (got ${JSON.stringify(bad ?? value)})`)
+  }
+  return entries
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
 }
 
 function splitList(value: string): string[] {

@@ -27,4 +27,16 @@ describe(`request logs on ${engine}`, () => {
     expect(shown.trimEnd().split('\n')).toHaveLength(1)
     expect(shown).toMatch(/INFO.*GET \/healthz 200 [\d.]+ ms/)
   })
+
+  it('keeps no key sent in the query string in the log', async () => {
+    const { logger, lines } = memoryLogger()
+    const app = await buildApp({ db: store.db, config: testConfig({ api: { apiKeys: ['the-real-key'] } }), logger })
+    const res = await app.inject('/api/v1/twaps?wallet=0x1&api_key=the-real-key&x%2Dapi%2Dkey=the-real-key&token=t0k')
+    await app.close()
+    expect(res.statusCode).toBe(401)
+    const text = JSON.stringify(lines)
+    expect(text).not.toContain('the-real-key')
+    expect(text).not.toContain('t0k')
+    expect(lines[0]).toMatchObject({ url: '/api/v1/twaps?wallet=0x1&api_key=***&x%2Dapi%2Dkey=***&token=***' })
+  })
 })

@@ -67,6 +67,34 @@ describe(`request validation on ${engine}`, () => {
     await expectProblem(twapsUrl({ ...GOOD, start: '2025-11-05T00:00:00.000001Z', end: '2025-11-04' }), ['start', 'end'])
   })
 
+  // Every route with a numeric query parameter: only decimal digits are a number.
+  const NUMERIC_PARAMETERS = [
+    ['/api/v1/twaps', 'limit', GOOD],
+    ['/api/v1/fills', 'limit', GOOD],
+  ] as const
+
+  it('lists every numeric query parameter of every route in the case below', () => {
+    const spec = api.app.swagger() as { paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema: { type?: string } }[] }>> }
+    const numeric = Object.entries(spec.paths).flatMap(([path, item]) => Object.values(item).flatMap((op) =>
+      (op.parameters ?? []).filter((p) => p.in === 'query' && (p.schema.type === 'integer' || p.schema.type === 'number')).map((p) => `${path} ${p.name}`)))
+    expect(numeric.sort()).toEqual(NUMERIC_PARAMETERS.map(([path, name]) => `${path} ${name}`).sort())
+  })
+
+  it.each(['0x10', '0b11', '0o7', '1e3', '+5', ' 5', '5 ', '5.0', '-0', '٥', '5%00'])('%j as a number → 422 naming it, on every route', async (written) => {
+    for (const [path, name, query] of NUMERIC_PARAMETERS) {
+      const url = `${path}?${new URLSearchParams(query).toString()}&${name}=${encodeURIComponent(written).replace('%2500', '%00')}`
+      await expectProblem(url, [name])
+    }
+  })
+
+  it('reads decimal digits, leading zeros included, as the decimal number', async () => {
+    const twaps = await api.app.inject(twapsUrl({ ...GOOD, wallet: OTHER_WALLET, limit: '01' }))
+    expect(twaps.statusCode).toBe(200)
+    expect(twaps.json<{ twaps: unknown[] }>().twaps).toHaveLength(1)
+    const fills = await api.app.inject(`/api/v1/fills?${new URLSearchParams(GOOD).toString()}&limit=0010`)
+    expect(fills.statusCode).toBe(200)
+  })
+
   it('names the cursor of another wallet\'s query', async () => {
     await expectProblem(twapsUrl({ ...GOOD, cursor: cursorOfOtherWallet }), ['cursor'])
   })

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isDatabaseUnavailable } from '../../store/unavailable.ts'
 import { PROBLEM_MEDIA_TYPE, type ParameterError, type ProblemBody } from '../schemas/problem.ts'
@@ -14,9 +15,12 @@ export class InvalidParameters extends Error {
   }
 }
 
-/** An error carrying the HTTP status to answer with and a message safe to show a client. */
-export function httpError(statusCode: number, message: string): Error & { statusCode: number } {
-  return Object.assign(new Error(message), { statusCode })
+/**
+ * An error carrying the HTTP status to answer with, a message safe to show a client, and
+ * headers its answer needs (`Retry-After`, `WWW-Authenticate`).
+ */
+export function httpError(statusCode: number, message: string, headers: Record<string, string> = {}): Error & { statusCode: number; headers: Record<string, string> } {
+  return Object.assign(new Error(message), { statusCode, headers })
 }
 
 /**
@@ -40,9 +44,23 @@ export async function configureErrors(app: FastifyInstance, allowedMethods: (req
       return sendProblem(reply, 503, { detail: 'The database is unreachable; try again later.' })
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
-    if (status >= 400 && status < 500) return sendProblem(reply, status, { detail: error.message })
+    if ((status >= 400 && status < 500) || (status === 503 && 'headers' in error)) {
+      const headers = (error as { headers?: unknown }).headers
+      if (headers && typeof headers === 'object') reply.headers(headers)
+      return sendProblem(reply, status, { detail: error.message })
+    }
     request.log.error({ err: error }, 'request failed')
     return sendProblem(reply, 500, { detail: `An unexpected error occurred; the server log has it under request id ${request.id}.` })
+  })
+
+  // The answers no handler above writes (a plugin's own text, an empty 4xx) are made
+  // problems too, so that a client can read every error alike.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode < 400 || reply.statusCode >= 500 || String(reply.getHeader('content-type') ?? '').startsWith(PROBLEM_MEDIA_TYPE)) return payload
+    if (payload && typeof (payload as { destroy?: unknown }).destroy === 'function') (payload as { destroy(): void }).destroy()
+    const text = typeof payload === 'string' && payload.length > 0 && payload.length <= 200 && !payload.startsWith('{') ? payload : undefined
+    reply.type(`${PROBLEM_MEDIA_TYPE}; charset=utf-8`)
+    return JSON.stringify(problemBody(reply.statusCode, { detail: text ?? `${request.method} ${request.url.split('?')[0]!.slice(0, 200)} answered ${reply.statusCode}.` }))
   })
 
   app.setNotFoundHandler((request: FastifyRequest, reply) => {
@@ -72,8 +90,37 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 
 /** Sends a problem body with `status` and the media type `application/problem+json`. */
 export function sendProblem(reply: FastifyReply, status: number, fields: Partial<ProblemBody> & { detail: string }): FastifyReply {
-  const body: ProblemBody = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, ...fields }
-  return reply.code(status).type(PROBLEM_MEDIA_TYPE).send(body)
+  return reply.code(status).type(PROBLEM_MEDIA_TYPE).send(problemBody(status, fields))
+}
+
+function problemBody(status: number, fields: Partial<ProblemBody> & { detail: string }): ProblemBody {
+  return { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, ...fields }
+}
+
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'The request\'s headers are too large.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'The request did not arrive in time.'],
+}
+
+/**
+ * For Fastify's `clientErrorHandler`: a request Node's HTTP parser refuses (a malformed
+ * request line or header, headers too large, too slow) answered as a problem like every
+ * other error, on the raw socket, which is then closed: no route or hook runs for it.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return
+  const [status, detail] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'The request is not valid HTTP/1.1.']
+  const body = JSON.stringify(problemBody(status, { detail }))
+  socket.end([
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    `content-type: ${PROBLEM_MEDIA_TYPE}; charset=utf-8`,
+    `content-length: ${Buffer.byteLength(body)}`,
+    'x-content-type-options: nosniff',
+    'cache-control: no-store',
+    'connection: close',
+    '',
+    body,
+  ].join('\r\n'))
 }
 
 function describe(errors: readonly ParameterError[]): string {

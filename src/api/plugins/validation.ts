@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifySchemaValidationError, FastifyServerOptions } from 'fastify'
+import type { FastifyInstance, FastifySchemaValidationError, FastifyServerOptions, preValidationAsyncHookHandler } from 'fastify'
 import { isInstant } from '../instant.ts'
 import { COMPONENT_KEY } from '../schemas/component.ts'
 import { INSTANT_FORMAT } from '../schemas/formats.ts'
@@ -25,6 +25,9 @@ export const validatorOptions: NonNullable<FastifyServerOptions['ajv']> = {
 
 const NO_PARAMETERS = { type: 'object', properties: {}, additionalProperties: false } as const
 
+/** A number in a query string: decimal digits only (leading zeros read as decimal). */
+const DECIMAL_DIGITS = /^[0-9]{1,16}$/
+
 /**
  * Makes every documented route refuse query parameters its schema does not name: a
  * querystring schema is closed (`additionalProperties: false`) unless it says otherwise,
@@ -36,10 +39,30 @@ export async function configureStrictQueries(app: FastifyInstance): Promise<void
   app.addHook('onRoute', (route) => {
     if (route.schema?.hide || (route.url.startsWith('/docs') && !route.schema)) return
     const schema = (route.schema ??= {})
-    const query = schema.querystring as { type?: string; additionalProperties?: unknown } | undefined
+    const query = schema.querystring as { type?: string; additionalProperties?: unknown; properties?: Record<string, { type?: unknown }> } | undefined
     if (!query) schema.querystring = NO_PARAMETERS
     else if (query.type === 'object' && query.additionalProperties === undefined) schema.querystring = { ...query, additionalProperties: false }
+    const numeric = Object.entries(query?.properties ?? {}).filter(([, p]) => p.type === 'integer' || p.type === 'number').map(([name]) => name)
+    if (numeric.length > 0) route.preValidation = [...[route.preValidation ?? []].flat(), plainNumbers(numeric)]
   })
+}
+
+/**
+ * A check, before the schema's, that every numeric query parameter is written as decimal
+ * digits: Ajv coerces a query string's text with JavaScript's `Number`, which also reads
+ * `0x10`, `0b11`, `0o7`, `1e3`, `+5` and ` 5 ` as numbers, so that a typo or a probe
+ * would be answered as if a plain number had been sent. A value written otherwise is
+ * replaced by one no type coercion accepts, so the schema refuses it with its own message
+ * and in the same 422 as every other bad parameter.
+ */
+function plainNumbers(names: string[]): preValidationAsyncHookHandler {
+  return async (request) => {
+    const query = request.query as Record<string, unknown>
+    for (const name of names) {
+      const value = query[name]
+      if (value !== undefined && ![value].flat().every((v) => typeof v === 'string' && DECIMAL_DIGITS.test(v))) query[name] = { notDecimal: value }
+    }
+  }
 }
 
 /** Query parameters other APIs page with, and what to use here instead. */

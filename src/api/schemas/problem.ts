@@ -51,7 +51,7 @@ const ERRORS: Record<ErrorStatus, { description: string; example: ProblemBody }>
     example: { type: 'about:blank', title: 'Too Many Requests', status: 429, detail: 'Rate limit of 60 requests a minute exceeded; retry in 1 minute.' },
   },
   503: {
-    description: 'The database is unreachable.',
+    description: 'The database is unreachable, or (exports) as many exports as the server takes at once are streaming; see Retry-After when given.',
     example: { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The database is unreachable; try again later.' },
   },
 }

@@ -7,6 +7,7 @@ import { toFill } from '../../../../fill-json.ts'
 import { isTaxFormat, openTaxExport } from '../../../../tax/index.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
+import { boundedExport } from '../../../../plugins/export-slots.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses, type ParameterError } from '../../../../schemas/problem.ts'
@@ -16,7 +17,7 @@ import { formatFromAccept, MEDIA_TYPES } from '../twaps/index.ts'
  * `GET /api/v1/fills`: a wallet's TWAP slice fills in a time range, newest first; a page as
  * JSON, or the whole range streamed as CSV or NDJSON.
  */
-const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string> }> = async (app, { db, cursorKey }) => {
   app.get('', {
     schema: {
       operationId: 'listFills',
@@ -47,11 +48,11 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
       },
     },
   }, async (request, reply) => {
-    const { range, after, served, limit } = resolveFillsQuery(request.query)
+    const { range, after, served, limit } = resolveFillsQuery(request.query, await cursorKey())
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
     if (isTaxFormat(format)) {
       const coverage = await rangeCoverage(db, served)
-      const stream = await openTaxExport(db, range, format)
+      const stream = await boundedExport(request, () => openTaxExport(db, range, format))
       const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
@@ -60,7 +61,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     }
     if (format === 'csv' || format === 'ndjson') {
       const coverage = await rangeCoverage(db, served)
-      const stream = await openFillExport(db, range, after, format)
+      const stream = await boundedExport(request, () => openFillExport(db, range, after, format))
       const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
@@ -76,7 +77,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
       start: range.start,
       end: range.end,
       fills: rows.map(toFill),
-      next_cursor: more && last ? encodeFillCursor(fillPosition(last), range) : null,
+      next_cursor: more && last ? encodeFillCursor(fillPosition(last), range, await cursorKey()) : null,
       coverage: await rangeCoverage(db, served),
     }
   })
@@ -88,17 +89,17 @@ export default fills
 // bound to a scope that no TWAP query can have, so neither kind of cursor works on the other.
 const scopeOf = (range: FillRange) => ({ wallet: range.wallet, start: range.start, end: range.end, asset: `fills ${JSON.stringify([range.coin, range.twapId])}` })
 
-function encodeFillCursor(position: FillPosition, range: FillRange): string {
-  return encodeCursor({ ts: position.time, isTerminal: false, id: position.id }, scopeOf(range))
+function encodeFillCursor(position: FillPosition, range: FillRange, key: string): string {
+  return encodeCursor({ ts: position.time, isTerminal: false, id: position.id }, scopeOf(range), key)
 }
 
-function decodeFillCursor(cursor: string, range: FillRange): FillPosition | null {
-  const position = decodeCursor(cursor, scopeOf(range))
+function decodeFillCursor(cursor: string, range: FillRange, key: string): FillPosition | null {
+  const position = decodeCursor(cursor, scopeOf(range), key)
   return position && !position.isTerminal ? { time: position.ts, id: position.id } : null
 }
 
 /** The checks no schema can make, as the TWAP endpoint makes them: `start` not after the range's end, a cursor of this query. */
-function resolveFillsQuery(query: FillsQuery): { range: FillRange; after: FillPosition | null; served: TimeRange; limit: number } {
+function resolveFillsQuery(query: FillsQuery, cursorKey: string): { range: FillRange; after: FillPosition | null; served: TimeRange; limit: number } {
   const errors: ParameterError[] = []
   const limit = query.limit ?? DEFAULT_FILLS_LIMIT
   if (!Number.isSafeInteger(limit) || limit > MAX_FILLS_LIMIT) errors.push({ parameter: 'limit', message: `must be an integer from 1 to ${MAX_FILLS_LIMIT}` })
@@ -113,7 +114,7 @@ function resolveFillsQuery(query: FillsQuery): { range: FillRange; after: FillPo
   }
   let after: FillPosition | null = null
   if (query.cursor !== undefined) {
-    after = decodeFillCursor(query.cursor, range)
+    after = decodeFillCursor(query.cursor, range, cursorKey)
     if (!after) errors.push({ parameter: 'cursor', message: 'must be the next_cursor of a previous page of this same query (wallet, start, end, asset, twap_id)' })
   }
   if (errors.length > 0) throw new InvalidParameters(errors)

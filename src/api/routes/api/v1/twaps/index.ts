@@ -4,6 +4,7 @@ import { positionOf, twapPage, type PagePosition, type TwapRange } from '../../.
 import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { openExport } from '../../../../export.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
+import { boundedExport } from '../../../../plugins/export-slots.ts'
 import { RANGE_RULE, parseTimeRange, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
@@ -26,7 +27,7 @@ const FORMAT_BY_MEDIA_TYPE = new Map(Object.entries(MEDIA_TYPES).map(([format, t
  * NDJSON. Closing the app lets exports in flight finish: Fastify's close waits for open
  * responses before the caller closes the database.
  */
-const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string> }> = async (app, { db, cursorKey }) => {
   app.get('', {
     schema: {
       operationId: 'listTwaps',
@@ -58,7 +59,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     },
   }, async (request, reply) => {
     const query = request.query
-    const { range, after, served, limit } = resolveQuery(query)
+    const { range, after, served, limit } = resolveQuery(query, await cursorKey())
     const withEvents = query.latest_per_twap === 'false' || query.latest_per_twap === '0'
     const format = query.format ?? formatFromAccept(request.headers.accept)
 
@@ -68,7 +69,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
         throw new InvalidParameters([{ parameter: 'format', message: `fills are loaded for this range: export them with /api/v1/fills?format=${format}` }])
       }
       const coverage = await rangeCoverage(db, served)
-      const stream = await openTwapTaxExport(db, range, format)
+      const stream = await boundedExport(request, () => openTwapTaxExport(db, range, format))
       const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
@@ -77,7 +78,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     }
     if (format !== 'json') {
       const coverage = await rangeCoverage(db, served)
-      const stream = await openExport(db, range, after, format, withEvents)
+      const stream = await boundedExport(request, () => openExport(db, range, after, format, withEvents))
       const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)
@@ -95,7 +96,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
       start: range.start,
       end: range.end,
       twaps: await toTwaps(db, range, rows, withEvents),
-      next_cursor: more && last ? encodeCursor(positionOf(last), range) : null,
+      next_cursor: more && last ? encodeCursor(positionOf(last), range, await cursorKey()) : null,
       coverage: await rangeCoverage(db, served),
     }
   })
@@ -107,7 +108,7 @@ export default twaps
  * The checks no schema can make: `start` not after the range's end, and a cursor issued
  * for this same query. Throws `InvalidParameters` naming each failure.
  */
-function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePosition | null; served: TimeRange; limit: number } {
+function resolveQuery(query: TwapsQuery, cursorKey: string): { range: TwapRange; after: PagePosition | null; served: TimeRange; limit: number } {
   const errors: ParameterError[] = []
   const limit = query.limit ?? DEFAULT_LIMIT
   // Ajv's type coercion lets `limit=1e400` through as Infinity, past the schema's maximum.
@@ -118,7 +119,7 @@ function resolveQuery(query: TwapsQuery): { range: TwapRange; after: PagePositio
   const range: TwapRange = { wallet: query.wallet.toLowerCase(), ...rangeBounds(parsed.range), asset: query.asset ?? null }
   let after: PagePosition | null = null
   if (query.cursor !== undefined) {
-    after = decodeCursor(query.cursor, range)
+    after = decodeCursor(query.cursor, range, cursorKey)
     if (!after) errors.push({ parameter: 'cursor', message: 'must be the next_cursor of a previous page of this same query (wallet, start, end, asset)' })
   }
   if (errors.length > 0) throw new InvalidParameters(errors)
