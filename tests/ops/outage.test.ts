@@ -90,6 +90,10 @@ describe.runIf(withCluster)('hl-twap serve --schedule while PostgreSQL stops and
     expect(await health.json()).toMatchObject({ status: 'unavailable', database: { status: 'unavailable', reason: expect.stringMatching(/^unreachable/) } })
     const page = await fetch(`${base}${twapsUrl({ wallet: BUCKET_WALLET, start: '2025-11-01', end: '2025-12-01' })}`)
     expect(page.status).toBe(503)
+    // A request that is wrong whatever the data says so without the database.
+    const reversed = await fetch(`${base}${twapsUrl({ wallet: BUCKET_WALLET, start: '2025-12-01', end: '2025-11-01' })}`)
+    expect(reversed.status).toBe(422)
+    expect(await reversed.json()).toMatchObject({ errors: expect.arrayContaining([expect.objectContaining({ parameter: 'start' })]) })
     expect(cli.child.exitCode).toBeNull()
 
     cluster.start()

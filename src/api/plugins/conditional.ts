@@ -84,7 +84,11 @@ export async function configureConditionalRequests(app: FastifyInstance, db: Db,
   const maxAge = cacheControl(config)
   app.addHook('preHandler', async (request: Tagged, reply) => {
     if (!isTaggedRoute(request)) return
-    const tag = etagOf(await db.dataVersion(), request)
+    // Without the version there is no tag; the handler still answers, so a bad parameter
+    // is a 422 and an unavailable database the handler's own 503.
+    const version = await db.dataVersion().catch(() => null)
+    if (version === null) return
+    const tag = etagOf(version, request)
     const set = { etag: tag, cacheControl: maxAge() }
     request[TAGGED] = set
     reply.header('etag', set.etag).header('cache-control', set.cacheControl)

@@ -48,7 +48,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
       },
     },
   }, async (request, reply) => {
-    const { range, after, served, limit } = resolveFillsQuery(request.query, await cursorKey())
+    const { range, after, served, limit } = resolveFillsQuery(request.query, request.query.cursor === undefined ? '' : await cursorKey())
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
     if (isTaxFormat(format)) {
       const coverage = await rangeCoverage(db, served)

@@ -59,7 +59,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
     },
   }, async (request, reply) => {
     const query = request.query
-    const { range, after, served, limit } = resolveQuery(query, await cursorKey())
+    const { range, after, served, limit } = resolveQuery(query, query.cursor === undefined ? '' : await cursorKey())
     const withEvents = query.latest_per_twap === 'false' || query.latest_per_twap === '0'
     const format = query.format ?? formatFromAccept(request.headers.accept)
 
