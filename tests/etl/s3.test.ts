@@ -50,7 +50,7 @@ describe(`hl-twap etl from a requester-pays bucket, on ${engine}`, () => {
     expect(h.gets()).toBe(0)
     expect(h.server.count('list')).toBe(2)
     expect(await h.digest()).toEqual(stored)
-  })
+  }, 300_000) // 1,050 objects, one transaction each: minutes on the embedded engine of a busy machine
 
   it('skips markers, folder keys, zero-byte objects and other files without fetching them', async () => {
     const parquet = [

@@ -63,8 +63,15 @@ export async function boundedExport(request: FastifyRequest, open: () => Promise
     release()
     throw err
   }
+  // The first chunk goes out at once: it commits the 200 and its headers, so a read that
+  // fails after it cuts the body short instead of turning the answer into an error.
+  let first = true
   const yielding = new Transform({
     transform(chunk, _encoding, done) {
+      if (first) {
+        first = false
+        return done(null, chunk)
+      }
       setImmediate(() => done(null, chunk))
     },
   })
