@@ -198,7 +198,7 @@ describe(`the hl-twap etl command, on ${engine}`, () => {
     } finally {
       await clean.destroy()
     }
-  })
+  }, 180_000) // three CLI processes, each starting the embedded engine
 
   it('SIGTERM stops a run between objects: the object in flight commits, the rest wait for the next run', async () => {
     const objects = await putFive('stop', 30_000)
