@@ -5,6 +5,7 @@ import { twapPageCompact } from '../store/export-queries.ts'
 import { fillTotals } from '../store/fill-queries.ts'
 import { reconciliationOf } from '../store/reconcile.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
+import { formulaGuard } from './csv-safe.ts'
 import { CSV_COLUMNS, EVENT_CSV_COLUMNS, eventsOf, toCsvRecord, toEventCsvRecords, toTwaps } from './twap-json.ts'
 
 /** TWAPs fetched per query while exporting: big enough to amortise a query, small in memory. */
@@ -41,7 +42,7 @@ async function* twapChunks(db: Queryable, range: TwapRange, after: PagePosition 
  * the first query before returning, so a database outage is still answered with a 503
  * rather than a 200 cut short; later chunks are read as the client takes them.
  */
-export async function openExport(db: Queryable, range: TwapRange, after: PagePosition | null, format: 'csv' | 'ndjson', withEvents: boolean): Promise<Readable> {
+export async function openExport(db: Queryable, range: TwapRange, after: PagePosition | null, format: 'csv' | 'ndjson', withEvents: boolean, csvSafe = false): Promise<Readable> {
   const chunks = twapChunks(db, range, after, format === 'ndjson')
   const first = await chunks.next()
   async function* all() {
@@ -49,7 +50,7 @@ export async function openExport(db: Queryable, range: TwapRange, after: PagePos
     yield first.value
     yield* chunks
   }
-  return format === 'csv' ? csvStream(db, range, all(), withEvents) : ndjsonStream(db, range, all(), withEvents)
+  return format === 'csv' ? csvStream(db, range, all(), withEvents, csvSafe) : ndjsonStream(db, range, all(), withEvents)
 }
 
 /**
@@ -58,9 +59,9 @@ export async function openExport(db: Queryable, range: TwapRange, after: PagePos
  * `EVENT_CSV_COLUMNS`). Each chunk becomes one string, so the response is written in a few
  * large pieces rather than one per line.
  */
-function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSummaryRow[]>, withEvents: boolean): Readable {
+function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSummaryRow[]>, withEvents: boolean, csvSafe: boolean): Readable {
   const columns: readonly string[] = withEvents ? EVENT_CSV_COLUMNS : CSV_COLUMNS
-  const options = { columns: [...columns], cast: { boolean: (value: boolean) => (value ? 'true' : 'false') } }
+  const options = { columns: [...columns], cast: { boolean: (value: boolean) => (value ? 'true' : 'false'), ...formulaGuard(csvSafe) } }
   const records = async (rows: TwapSummaryRow[]) => {
     if (!withEvents) {
       const ids = rows.map((row) => row.twap_id)

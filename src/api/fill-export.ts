@@ -3,6 +3,7 @@ import { stringify } from 'csv-stringify/sync'
 import type { Queryable } from '../store/db.ts'
 import { walletFills, type FillPosition, type FillRange, type FillRow } from '../store/fill-queries.ts'
 import { isoFromPg } from '../store/db.ts'
+import { formulaGuard } from './csv-safe.ts'
 import { FILL_CSV_COLUMNS, toFill, toFillCsvRecord } from './fill-json.ts'
 
 /** Fills fetched per query while exporting. */
@@ -37,7 +38,7 @@ async function* fillChunks(db: Queryable, range: FillRange, after: FillPosition 
  * JSON fill a line, as in the JSON page). The first query runs before it returns, so an
  * outage is a 503 rather than a 200 cut short.
  */
-export async function openFillExport(db: Queryable, range: FillRange, after: FillPosition | null, format: 'csv' | 'ndjson'): Promise<Readable> {
+export async function openFillExport(db: Queryable, range: FillRange, after: FillPosition | null, format: 'csv' | 'ndjson', csvSafe = false): Promise<Readable> {
   const chunks = fillChunks(db, range, after, format === 'ndjson')
   const first = await chunks.next()
   async function* all() {
@@ -45,7 +46,7 @@ export async function openFillExport(db: Queryable, range: FillRange, after: Fil
     yield first.value
     yield* chunks
   }
-  const options = { columns: [...FILL_CSV_COLUMNS], cast: { boolean: (value: boolean) => (value ? 'true' : 'false') } }
+  const options = { columns: [...FILL_CSV_COLUMNS], cast: { boolean: (value: boolean) => (value ? 'true' : 'false'), ...formulaGuard(csvSafe) } }
   async function* text() {
     let header = format === 'csv'
     for await (const rows of all()) {

@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync'
+import { formulaGuard } from './csv-safe.ts'
 import type { FillGroupRow, SummaryRange, TwapGroupRow } from '../store/summary-queries.ts'
 import type { WalletSummary } from './schemas/summary.ts'
 
@@ -51,7 +52,7 @@ const statusCell = (counts: { status: string | null; count: number }[]) => count
 const feeCell = (fees: { token: string | null; amount: string }[]) => fees.map((f) => `${f.token ?? ''}:${f.amount}`).join(';')
 
 /** The summary as CSV: a header, one line per asset and side, one line of totals (no size: sizes of different assets do not add up). */
-export function summaryCsv(summary: WalletSummary): string {
+export function summaryCsv(summary: WalletSummary, csvSafe = false): string {
   const records = summary.assets.map((a) => ({
     row: 'asset', asset: a.asset, side: a.side, twaps: a.twaps.count, twaps_by_status: statusCell(a.twaps.by_status),
     executed_size: a.twaps.size, executed_notional: a.twaps.notional, avg_price: a.twaps.avg_price,
@@ -63,5 +64,5 @@ export function summaryCsv(summary: WalletSummary): string {
     executed_size: '', executed_notional: t.twaps.notional, avg_price: null,
     fills: t.fills.count, fees: feeCell(t.fills.fees), builder_fee: t.fills.builder_fee, closed_pnl: t.fills.closed_pnl,
   })
-  return stringify(records, { header: true, columns: [...SUMMARY_CSV_COLUMNS] })
+  return stringify(records, { header: true, columns: [...SUMMARY_CSV_COLUMNS], cast: formulaGuard(csvSafe) })
 }

@@ -1,4 +1,5 @@
 import { hoursOfKey } from '../source/key-hours.ts'
+import { keyPath } from '../source/local.ts'
 import { isoFromPg, type Queryable } from './db.ts'
 
 /** Where each dataset keeps which objects hold which rows, and the time of a row. */
@@ -26,7 +27,7 @@ const COVER = `
  */
 export async function recordCoverage(tx: Queryable, dataset: string, key: string): Promise<number> {
   await tx.query(FORGET, [dataset, key])
-  const fromKey = hoursOfKey(key.replace(/^local:/, ''))
+  const fromKey = hoursOfKey(keyPath(key))
   let first: string, last: string
   if (fromKey) {
     first = new Date(fromKey.start).toISOString()

@@ -77,12 +77,16 @@ export const SAMPLE_FILE_NAME = 'samples/twap-sample.parquet'
 export const SAMPLE_FILLS_FILE_NAME = 'samples/node-fills-sample.lz4'
 
 /**
- * True for the ingest-log key of a bundled sample file: a local file ending in
- * `samples/twap-sample.parquet` or `samples/node-fills-sample.lz4` (relative to where it
- * was loaded from, or absolute).
+ * True for the ingest-log key of a bundled sample file: `local:<hash>/twap-sample.parquet`
+ * or `local:<hash>/node-fills-sample.lz4` as the sample is loaded now (a file given by
+ * itself is keyed by its name), or, as older versions keyed it, a local path ending in
+ * `samples/twap-sample.parquet` or `samples/node-fills-sample.lz4`.
  */
 export function isSampleKey(key: string): boolean {
-  return key.startsWith('local:') && [SAMPLE_FILE_NAME, SAMPLE_FILLS_FILE_NAME].some((name) => key === `local:${name}` || key.endsWith(`/${name}`))
+  if (!key.startsWith('local:')) return false
+  const named = /^local:[0-9a-f]{8}\/(.*)$/.exec(key)?.[1]
+  return [SAMPLE_FILE_NAME, SAMPLE_FILLS_FILE_NAME].some((name) =>
+    named === name.slice(name.lastIndexOf('/') + 1) || key === `local:${name}` || key.endsWith(`/${name}`))
 }
 
 /** The sample keys in the ingest log, of every dataset. */

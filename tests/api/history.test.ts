@@ -62,8 +62,8 @@ describe(`GET /api/v1/twaps/:twap_id on ${engine}`, () => {
       created_at: '2025-11-03T12:00:00Z',
       reduce_only: false,
       randomize: true,
-      // The ETL read the fixture as a local file, which it keys `local:<path>`.
-      s3_object_key: expect.stringMatching(/^local:.*\/raw\/twap_statuses\/2025-11-03\.parquet$/),
+      // The ETL read the fixture from a local directory: its key is a hash and the path below that directory, never a server path.
+      s3_object_key: expect.stringMatching(/^local:[0-9a-f]{8}\/raw\/twap_statuses\/2025-11-03\.parquet$/),
       raw: expect.objectContaining({ twap_id: '77', status: 'activated', state_executedSz: '40.0' }),
     })
   })

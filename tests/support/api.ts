@@ -48,7 +48,7 @@ export function twapLifecycle(twapId: string, placedAt: string, options: { minut
 
 /**
  * Where `loadEvents` writes its parquet files, one directory per store, so that a key names
- * the same file (the same `local:` object) every time. The directory is made for each load
+ * the same file (the same `local:<hash>/<key>` object) every time. The directory is made for each load
  * and removed after it.
  */
 const fixtureDirs = new WeakMap<Db, string>()
@@ -74,7 +74,8 @@ export async function loadEvents(db: Db, events: readonly TwapEvent[], key = 'te
   await writeFile(path, new Uint8Array(await eventsParquet(events)))
   try {
     // `force`: a rewrite within the same millisecond and of the same size looks unchanged.
-    const summary = await runEtl({ db, config: testConfig(), logger: quiet }, { source: { kind: 'local', paths: [path] }, force: true })
+    // The directory, which holds only this file: keyed by the path below it, so that `key` is what the key says of its hours.
+    const summary = await runEtl({ db, config: testConfig(), logger: quiet }, { source: { kind: 'local', paths: [dir] }, force: true })
     if (summary.objectsFailed || summary.rowsRejected || summary.rowsInserted + summary.rowsDuplicate !== events.length) {
       throw new Error(`fixture ${key} did not load cleanly: ${JSON.stringify({ ...summary, planned: undefined })}`)
     }
@@ -101,7 +102,7 @@ export async function loadFills(db: Db, events: readonly (readonly [string, Sour
   for (let i = 0; i < events.length; i += perBlock) lines.push(blockLine(900_000_000 + i, '2025-10-27T06:30:38.019609515', events.slice(i, i + perBlock)))
   await writeFile(path, await lz4Frame(lines.join('\n') + '\n'))
   try {
-    const summary = await runEtl({ db, config: testConfig(), logger: quiet }, { source: { kind: 'local', paths: [path] }, dataset: 'fills', force: true })
+    const summary = await runEtl({ db, config: testConfig(), logger: quiet }, { source: { kind: 'local', paths: [dir] }, dataset: 'fills', force: true })
     const twapFills = events.filter(([, f]) => f.twapId !== null).length
     if (summary.objectsFailed || summary.rowsRejected || summary.rowsInserted + summary.rowsDuplicate !== twapFills) {
       throw new Error(`fixture ${key} did not load cleanly: ${JSON.stringify({ ...summary, planned: undefined })}`)

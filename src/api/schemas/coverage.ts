@@ -22,7 +22,7 @@ export const CoverageGap = component('CoverageGap', Type.Object({
 }))
 
 export const FailedObject = component('FailedObject', Type.Object({
-  key: Type.String({ description: 'The object\'s key (or `local:<path>`).' }),
+  key: Type.String({ description: 'The object\'s key; a local file\'s is `local:<hash>/<path>`, its path below the directory given (or its name), after a hash of its absolute path.' }),
   error: Type.String({ description: 'Why its last ingest failed.' }),
   at: Type.String({ format: 'date-time', description: 'When it failed; the next run retries it.' }),
 }))

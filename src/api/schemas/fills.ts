@@ -43,6 +43,7 @@ export const FillsQuery = Type.Object({
     description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per fill (`Accept: text/csv` or `application/x-ndjson` selects the same); or a tax platform\'s CSV, streamed: awaken (perp fills, Awaken\'s perpetuals layout), awaken-spot (spot fills, Awaken\'s trade layout), koinly (Koinly universal), cointracker.',
     'x-message': `must be one of ${FILL_FORMATS.join(', ')}`,
   })),
+  csv_safe: TwapsQuery.properties.csv_safe,
 }, { additionalProperties: false })
 export type FillsQuery = Static<typeof FillsQuery>
 

@@ -22,6 +22,7 @@ export const SummaryQuery = Type.Object({
     description: 'json (default), or csv: one line per asset and side, then one line of totals.',
     'x-message': 'must be json or csv',
   })),
+  csv_safe: TwapsQuery.properties.csv_safe,
 }, { additionalProperties: false })
 export type SummaryQuery = Static<typeof SummaryQuery>
 

@@ -71,6 +71,11 @@ export const TwapsQuery = Type.Object({
     description: 'json (default, paged), or csv / ndjson: the whole range streamed, one line per TWAP (CSV with latest_per_twap=false: one line per event, the TWAP\'s columns repeated). `Accept: text/csv` or `application/x-ndjson` selects the same. Or a tax platform\'s CSV (awaken, awaken-spot, koinly, cointracker) for a range without loaded fills: one trade per TWAP at its average price.',
     'x-message': `must be one of ${TWAP_FORMATS.join(', ')}`,
   })),
+  csv_safe: Type.Optional(stringEnum(['true', 'false', '1', '0'], {
+    default: 'false',
+    description: 'CSV and the tax formats only. true: spreadsheet-safe, a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `\'` so that a spreadsheet shows it as text instead of running it as a formula; negative numbers such as `-1.5` too. For a file opened in a spreadsheet; leave it off for programs, which get the values as they are.',
+    'x-message': 'must be true, false, 1 or 0',
+  })),
 }, { additionalProperties: false })
 export type TwapsQuery = Static<typeof TwapsQuery>
 

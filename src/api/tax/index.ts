@@ -4,6 +4,7 @@ import { isoFromPg, type Queryable } from '../../store/db.ts'
 import type { FillRange } from '../../store/fill-queries.ts'
 import { taxFills } from '../../store/tax-queries.ts'
 import { positionOf, twapPage, type TwapRange, type TwapSummaryRow } from '../../store/twap-queries.ts'
+import { formulaGuard } from '../csv-safe.ts'
 import type { TaxFormatName } from '../schemas/twaps.ts'
 import { awakenPerps, awakenSpot } from './awaken.ts'
 import { cointracker } from './cointracker.ts'
@@ -26,9 +27,9 @@ const CHUNK = 5000
  * memory. The first chunk is read before this returns, so an outage is a 503, not a 200
  * cut short.
  */
-async function taxStream<R>(name: TaxFormatName, first: Promise<R[]>, next: (last: R) => Promise<R[]>, toRow: (row: R) => TaxRow | null): Promise<Readable> {
+async function taxStream<R>(name: TaxFormatName, first: Promise<R[]>, next: (last: R) => Promise<R[]>, toRow: (row: R) => TaxRow | null, csvSafe: boolean): Promise<Readable> {
   const format = TAX_FORMATS[name]
-  const options = { columns: [...format.columns] }
+  const options = { columns: [...format.columns], cast: formulaGuard(csvSafe) }
   let rows = await first
   async function* text() {
     yield stringify([], { ...options, header: true })
@@ -46,8 +47,8 @@ async function taxStream<R>(name: TaxFormatName, first: Promise<R[]>, next: (las
 }
 
 /** The fills of `range` in a tax format, newest first, one line per fill. */
-export function openTaxExport(db: Queryable, range: FillRange, name: TaxFormatName): Promise<Readable> {
-  return taxStream(name, taxFills(db, range, null, CHUNK), (last) => taxFills(db, range, { time: isoFromPg(last.time)!, id: last.id }, CHUNK), (row) => row)
+export function openTaxExport(db: Queryable, range: FillRange, name: TaxFormatName, csvSafe = false): Promise<Readable> {
+  return taxStream(name, taxFills(db, range, null, CHUNK), (last) => taxFills(db, range, { time: isoFromPg(last.time)!, id: last.id }, CHUNK), (row) => row, csvSafe)
 }
 
 /**
@@ -66,6 +67,6 @@ function twapAsTrade(row: TwapSummaryRow): TaxRow | null {
 }
 
 /** The TWAPs of `range` in a tax format, newest first, one trade per TWAP (see `twapAsTrade`). */
-export function openTwapTaxExport(db: Queryable, range: TwapRange, name: TaxFormatName): Promise<Readable> {
-  return taxStream(name, twapPage(db, range, null, CHUNK, false), (last) => twapPage(db, range, positionOf(last), CHUNK, false), twapAsTrade)
+export function openTwapTaxExport(db: Queryable, range: TwapRange, name: TaxFormatName, csvSafe = false): Promise<Readable> {
+  return taxStream(name, twapPage(db, range, null, CHUNK, false), (last) => twapPage(db, range, positionOf(last), CHUNK, false), twapAsTrade, csvSafe)
 }

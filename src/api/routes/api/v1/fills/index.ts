@@ -11,6 +11,7 @@ import { boundedExport } from '../../../../plugins/export-slots.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses, type ParameterError } from '../../../../schemas/problem.ts'
+import { isCsvSafe } from '../../../../csv-safe.ts'
 import { formatFromAccept, MEDIA_TYPES } from '../twaps/index.ts'
 
 /**
@@ -52,7 +53,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
     if (isTaxFormat(format)) {
       const coverage = await rangeCoverage(db, served)
-      const stream = await boundedExport(request, () => openTaxExport(db, range, format))
+      const stream = await boundedExport(request, () => openTaxExport(db, range, format, isCsvSafe(request.query.csv_safe)))
       const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
@@ -61,7 +62,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
     }
     if (format === 'csv' || format === 'ndjson') {
       const coverage = await rangeCoverage(db, served)
-      const stream = await boundedExport(request, () => openFillExport(db, range, after, format))
+      const stream = await boundedExport(request, () => openFillExport(db, range, after, format, isCsvSafe(request.query.csv_safe)))
       const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)

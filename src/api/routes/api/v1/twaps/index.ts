@@ -12,6 +12,7 @@ import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery, type ExportFormat } fr
 import type { ParameterError } from '../../../../schemas/problem.ts'
 import { toTwaps } from '../../../../twap-json.ts'
 import { isTaxFormat, openTwapTaxExport } from '../../../../tax/index.ts'
+import { isCsvSafe } from '../../../../csv-safe.ts'
 import { fillsInRange } from '../../../../../store/tax-queries.ts'
 
 export const MEDIA_TYPES: Record<ExportFormat, string> = {
@@ -69,7 +70,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
         throw new InvalidParameters([{ parameter: 'format', message: `fills are loaded for this range: export them with /api/v1/fills?format=${format}` }])
       }
       const coverage = await rangeCoverage(db, served)
-      const stream = await boundedExport(request, () => openTwapTaxExport(db, range, format))
+      const stream = await boundedExport(request, () => openTwapTaxExport(db, range, format, isCsvSafe(query.csv_safe)))
       const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
         .type('text/csv; charset=utf-8')
@@ -78,7 +79,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
     }
     if (format !== 'json') {
       const coverage = await rangeCoverage(db, served)
-      const stream = await boundedExport(request, () => openExport(db, range, after, format, withEvents))
+      const stream = await boundedExport(request, () => openExport(db, range, after, format, withEvents, isCsvSafe(query.csv_safe)))
       const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
         .type(`${MEDIA_TYPES[format]}; charset=utf-8`)

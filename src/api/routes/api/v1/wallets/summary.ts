@@ -7,6 +7,7 @@ import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
 import { SummaryParams, SummaryQuery, WalletSummary } from '../../../../schemas/summary.ts'
 import { summaryCsv, toSummary } from '../../../../summary.ts'
+import { isCsvSafe } from '../../../../csv-safe.ts'
 
 /**
  * `GET /api/v1/wallets/:wallet/summary`: a wallet's TWAPs and fills over a range, summed
@@ -55,7 +56,7 @@ const walletSummary: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db })
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="${filename}"`)
-        .send(summaryCsv(summary) as unknown as WalletSummary)
+        .send(summaryCsv(summary, isCsvSafe(request.query.csv_safe)) as unknown as WalletSummary)
     }
     return summary
   })
