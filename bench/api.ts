@@ -8,10 +8,10 @@ import type { WatchedDb } from './backend-cpu.ts'
 import { startBareServer } from './bare.ts'
 import { copyOut, type CopyOutRun } from './copy-out.ts'
 import type { BenchOptions } from './options.ts'
-import { exportCsv, medianGet, walkPages, type ExportRun, type PageWalk } from './pages.ts'
+import { exportCsv, medianGet, sequentialLatency, walkPages, type ExportRun, type Latency, type PageWalk } from './pages.ts'
 import { autocannon, pgbench, type LoadResult } from './load-test.ts'
 import { startServer, type Server } from './process.ts'
-import { firstPageStatement, twapsPath, type Workload } from './workload.ts'
+import { firstPageStatement, summaryPath, summaryRequests, twapsPath, type Workload } from './workload.ts'
 
 export interface ApiResults {
   /** The typical wallet query over HTTP, and its SQL run by pgbench: the median round of each. */
@@ -31,6 +31,8 @@ export interface ApiResults {
   /** Single requests of the typical query, median ms. */
   typicalMs: number
   pages: PageWalk
+  /** The largest wallet's year summary, sequential requests after a warm-up. */
+  summary: Latency
   /** The typical wallet's year, then the largest wallet's over growing ranges. */
   exports: LabelledExport[]
   /** The largest wallet's smallest and largest export again, on a server whose heap is capped. */
@@ -106,9 +108,10 @@ async function measureServer(server: Server, db: ServedDb, workload: Workload, o
   }
   const copied = await copyOut(db.url, largest.wallet, start, workload.yearEnd, largest.twaps)
   const pages = await walkPages(server.url, largest.wallet, start, end)
+  const summary = await summaryLatency(server.url, workload, options)
   return {
     http: medianRound(http), sql: medianRound(sql), sqlPrepared: medianRound(sqlPrepared), bare: medianRound(bareRuns),
-    notModified: medianRound(notModified), bodyBytes: Buffer.byteLength(body), copyOut: copied, rounds, typicalMs, pages, exports,
+    notModified: medianRound(notModified), bodyBytes: Buffer.byteLength(body), copyOut: copied, rounds, typicalMs, pages, summary, exports,
   }
 }
 
@@ -150,6 +153,13 @@ async function runExports(server: Server, plan: PlannedExport[], tolerateFailure
 function medianRound(results: LoadResult[]): LoadResult {
   const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)
   return sorted[Math.floor((sorted.length - 1) / 2)] as LoadResult
+}
+
+/** The largest wallet's summary over the export's year, after a warm-up. */
+export async function summaryLatency(baseUrl: string, workload: Workload, options: BenchOptions): Promise<Latency> {
+  const url = baseUrl + summaryPath(workload.largest.wallet, workload.start, workload.yearEnd)
+  await warmUp(url)
+  return sequentialLatency(url, summaryRequests(options.quick))
 }
 
 /** Sequential GETs of `url` before a measurement. */

@@ -5,12 +5,12 @@
 
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { warmUp } from './api.ts'
+import { summaryLatency, warmUp } from './api.ts'
 import type { Dataset } from './dataset.ts'
 import { measureEtl, type IngestResult } from './ingest.ts'
 import { autocannon, type LoadResult } from './load-test.ts'
 import type { BenchOptions } from './options.ts'
-import { exportCsv, medianGet, type ExportRun } from './pages.ts'
+import { exportCsv, medianGet, type ExportRun, type Latency } from './pages.ts'
 import { startServer } from './process.ts'
 import { twapsPath, type Workload } from './workload.ts'
 
@@ -20,6 +20,8 @@ export interface EmbeddedResults {
   typicalMs: number
   /** First page of the largest wallet, median ms. */
   largestFirstMs: number
+  /** The largest wallet's year summary, sequential requests after a warm-up. */
+  summary: Latency
   /** The typical query again with `If-None-Match` of its ETag: 304s. */
   notModified: LoadResult
   /** The largest wallet's year as CSV. */
@@ -38,13 +40,15 @@ export async function measureEmbedded(dataset: Dataset, workload: Workload, env:
       await warmUp(typicalUrl)
       const typicalMs = await medianGet(typicalUrl)
       const http = await autocannon(typicalUrl, options.connections, options.duration, { server })
-      const etag = (await fetch(typicalUrl)).headers.get('etag')
+      // The tag depends on the content coding: ask as autocannon does (no compression).
+      const etag = (await fetch(typicalUrl, { headers: { 'accept-encoding': 'identity' } })).headers.get('etag')
       if (!etag) throw new Error(`GET ${typicalUrl} answered without an ETag`)
       const notModified = await autocannon(typicalUrl, options.connections, options.duration, { server }, { headers: { 'if-none-match': etag }, notModified: true })
       const largestFirstMs = await medianGet(server.url + twapsPath(largest.wallet, start, end))
+      const summary = await summaryLatency(server.url, workload, options)
       const exported = await exportCsv(server, largest.wallet, start, workload.yearEnd)
       if (exported.error) throw new Error(`embedded CSV export failed: ${exported.error}`)
-      return { ingest, http, typicalMs, largestFirstMs, notModified, export: exported }
+      return { ingest, http, typicalMs, largestFirstMs, summary, notModified, export: exported }
     } finally {
       await server.stop()
     }

@@ -66,6 +66,21 @@ export async function medianGet(url: string): Promise<number> {
   return percentile(times.sort((a, b) => a - b), 0.5)
 }
 
+/** Latency of sequential single requests, ms. */
+export interface Latency {
+  p50: number
+  p99: number
+  requests: number
+}
+
+/** `requests` GETs of `url` one after the other, each timed until its body has arrived. */
+export async function sequentialLatency(url: string, requests: number): Promise<Latency> {
+  const times: number[] = []
+  for (let i = 0; i < requests; i++) times.push((await timedGet(url)).ms)
+  times.sort((a, b) => a - b)
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), requests }
+}
+
 /** GET `url` and read its whole body; throws on a non-2xx answer. */
 export async function timedGet(url: string): Promise<{ ms: number; body: string }> {
   const started = performance.now()

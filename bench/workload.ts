@@ -47,6 +47,16 @@ export function twapsPath(wallet: string, start: string, end: string, extra: Rec
   return `/api/v1/twaps?${new URLSearchParams({ wallet, start, end, ...extra })}`
 }
 
+/** `/api/v1/wallets/{wallet}/summary?start=…&end=…`. */
+export function summaryPath(wallet: string, start: string, end: string): string {
+  return `/api/v1/wallets/${encodeURIComponent(wallet)}/summary?${new URLSearchParams({ start, end })}`
+}
+
+/** Sequential requests of the largest wallet's year summary whose p50 and p99 are reported. */
+export function summaryRequests(quick: boolean): number {
+  return quick ? 20 : 100
+}
+
 /**
  * The statement and parameters the API runs for the first page of `wallet` in
  * [start, end], captured by calling the API's own query function on a recorder, so the

@@ -31,20 +31,28 @@ export interface TwapGroupRow {
 }
 
 // The latest event per TWAP is picked before the asset filter, so a TWAP counts under the
-// asset its latest event names, as in the list.
+// asset its latest event names, as in the list. The TWAPs are summed by (asset, side,
+// status) first, in a hash of a few dozen groups, and the grouping sets are built from
+// those: grouping sets over the TWAPs themselves sort every one of them (100,000 for the
+// largest wallets, spilling to disk) before aggregating.
 const TWAP_GROUPS = `
   WITH latest AS (
     SELECT DISTINCT ON (twap_id) asset, side, status, size_executed, notional_executed
       FROM twap_status
      WHERE wallet = $1 AND ts >= $2::timestamptz AND ts <= $3::timestamptz
-     ORDER BY twap_id, ts DESC, is_terminal DESC, id DESC)
+     ORDER BY twap_id, ts DESC, is_terminal DESC, id DESC),
+  groups AS (
+    SELECT asset, side, status, count(*) AS count,
+           sum(size_executed) AS size, sum(notional_executed) AS notional
+      FROM latest
+     WHERE $4::text IS NULL OR asset = $4
+     GROUP BY asset, side, status)
   SELECT GROUPING(asset, side, status)::int AS level, asset, side, status,
-         count(*)::int AS count,
-         trim_scale(coalesce(sum(size_executed), 0)) AS size,
-         trim_scale(coalesce(sum(notional_executed), 0)) AS notional,
-         trim_scale(sum(notional_executed) / NULLIF(sum(size_executed), 0)) AS avg_price
-    FROM latest
-   WHERE $4::text IS NULL OR asset = $4
+         coalesce(sum(count), 0)::int AS count,
+         trim_scale(coalesce(sum(size), 0)) AS size,
+         trim_scale(coalesce(sum(notional), 0)) AS notional,
+         trim_scale(sum(notional) / NULLIF(sum(size), 0)) AS avg_price
+    FROM groups
    GROUP BY GROUPING SETS ((asset, side, status), (asset, side), (status), ())
    ORDER BY level, asset, side, status`
 
