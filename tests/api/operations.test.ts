@@ -47,6 +47,7 @@ describe(`documents and operations on ${engine}`, () => {
     expect(list.parameters!.map((p) => [p.name, p.in, p.required])).toEqual([
       ['wallet', 'query', true], ['start', 'query', true], ['end', 'query', true], ['asset', 'query', false],
       ['latest_per_twap', 'query', false], ['limit', 'query', false], ['cursor', 'query', false], ['format', 'query', false],
+      ['csv_safe', 'query', false],
     ])
     expect(Object.keys(list.responses).sort()).toEqual(['200', '401', '422', '429', '503'])
     expect(Object.keys(list.responses['200']!.content!).sort()).toEqual(['application/json', 'application/x-ndjson', 'text/csv'])
