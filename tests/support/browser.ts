@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContextOptions, type Locator, type Page } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
 import { runEtl } from '../../src/etl/run.ts'
 import type { Db } from '../../src/store/db.ts'
 import { testConfig } from './api.ts'
+import { createTestStore, type TestStore } from './db.ts'
 
 /**
  * Debian's Chromium (or the one `CHROMIUM_PATH` names), driven by playwright-core, which
@@ -122,4 +124,43 @@ export async function serve(db: Db): Promise<{ app: FastifyInstance; base: strin
   const app = await buildApp({ db, config: testConfig() })
   await app.listen({ port: 0, host: '127.0.0.1' })
   return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }
+}
+
+/** What a describe block of browser tests works with: the served store and a browser on it. */
+export interface Explorer {
+  readonly app: FastifyInstance
+  readonly base: string
+  /** A new page at `base + path`, with the errors it reports. */
+  open(path: string, options?: BrowserContextOptions): Promise<{ page: Page; errors: string[] }>
+}
+
+/**
+ * A test store filled by `fill`, the service over it and a browser, set up before the
+ * block's tests and closed after them.
+ */
+export function useExplorer(fill: (db: Db) => Promise<void>): Explorer {
+  let store: TestStore | undefined
+  let served: { app: FastifyInstance; base: string } | undefined
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    store = await createTestStore()
+    await fill(store.db)
+    served = await serve(store.db)
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await served?.app.close()
+    await store?.destroy()
+  })
+  return {
+    get app() { return served!.app },
+    get base() { return served!.base },
+    async open(path, options = {}) {
+      const page = await browser!.newPage(options)
+      const errors = pageErrors(page)
+      await page.goto(served!.base + path)
+      return { page, errors }
+    },
+  }
 }

@@ -1,9 +1,8 @@
-import type { FastifyInstance } from 'fastify'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import { loadEvents, loadFills, twapLifecycle, WALLET } from '../support/api.ts'
-import { chromiumPath, launchBrowser, noBrowserReason, pageErrors, serve, textContrast } from '../support/browser.ts'
-import { createTestStore, engine, type TestStore } from '../support/db.ts'
+import { chromiumPath, noBrowserReason, textContrast, useExplorer } from '../support/browser.ts'
+import { engine } from '../support/db.ts'
 import type { SourceFill } from '../support/lz4.ts'
 
 const DAY = 'start=2025-11-03&end=2025-11-03'
@@ -23,36 +22,21 @@ function slice(twapId: string, time: string, sz: string): [string, SourceFill] {
  * 10:00 hour only, where one TWAP's slices add up and the other's fall 10 short.
  */
 describe.skipIf(!chromiumPath)(`the explorer over a store with an hour missing, in Chromium on ${engine}${noBrowserReason}`, () => {
-  let store: TestStore
-  let app: FastifyInstance
-  let base: string
-  let browser: Browser
-
-  beforeAll(async () => {
-    store = await createTestStore()
+  const web = useExplorer(async (db) => {
     for (let hour = 0; hour < 24; hour++) {
       if (hour === 11) continue
       const at = `2025-11-03T${String(hour).padStart(2, '0')}:00:00Z`
       const events = hour === 10 ? [...twapLifecycle('10', at), ...twapLifecycle('11', at)] : twapLifecycle(String(hour), at)
-      await loadEvents(store.db, events, statusKey(hour))
+      await loadEvents(db, events, statusKey(hour))
     }
-    await loadFills(store.db, [
+    await loadFills(db, [
       slice('10', '2025-11-03T10:05:00Z', '60.0'), slice('10', '2025-11-03T10:20:00Z', '40.0'),
       slice('11', '2025-11-03T10:05:00Z', '90.0'),
     ], 'node_fills_by_block/hourly/20251103/10.lz4')
-    ;({ app, base } = await serve(store.db))
-    browser = await launchBrowser()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await app?.close()
-    await store?.destroy()
   })
 
   async function openDay(): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage()
-    const errors = pageErrors(page)
-    await page.goto(`${base}/?wallet=${WALLET}&${DAY}`)
+    const { page, errors } = await web.open(`/?wallet=${WALLET}&${DAY}`)
     await expect.poll(() => page.locator('#coverage .coverage-item').count()).toBe(2)
     return { page, errors }
   }

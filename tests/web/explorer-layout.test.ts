@@ -1,9 +1,8 @@
-import type { FastifyInstance } from 'fastify'
-import type { Browser, BrowserContextOptions, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { BrowserContextOptions, Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import { SAMPLE_WALLETS } from '../../src/sample.ts'
-import { accessibleNode, chromiumPath, launchBrowser, loadSample, noBrowserReason, pageErrors, serve, textContrast } from '../support/browser.ts'
-import { createTestStore, engine, type TestStore } from '../support/db.ts'
+import { accessibleNode, chromiumPath, loadSample, noBrowserReason, textContrast, useExplorer } from '../support/browser.ts'
+import { engine } from '../support/db.ts'
 
 const WALLET = SAMPLE_WALLETS[0]
 const RANGE = 'start=2025-11-01&end=2025-11-30'
@@ -13,36 +12,15 @@ const PHONE = { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch:
 const unexpected = (errors: string[]) => errors.filter((e) => !/Failed to load resource: the server responded with a status of 422/.test(e))
 
 describe.skipIf(!chromiumPath)(`the explorer on a phone, in light and dark, from the keyboard, in Chromium on ${engine}${noBrowserReason}`, () => {
-  let store: TestStore
-  let app: FastifyInstance
-  let base: string
-  let browser: Browser
-
-  beforeAll(async () => {
-    store = await createTestStore()
-    await loadSample(store.db)
-    ;({ app, base } = await serve(store.db))
-    browser = await launchBrowser()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await app?.close()
-    await store?.destroy()
-  })
-
-  async function openPage(path: string, options: BrowserContextOptions = {}): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage(options)
-    const errors = pageErrors(page)
-    await page.goto(base + path)
-    return { page, errors }
-  }
+  const web = useExplorer(loadSample)
+  const openPage = (path: string, options: BrowserContextOptions = {}) => web.open(path, options)
 
   const rows = (page: Page) => page.locator('#twaps tbody tr:not(.detail)')
 
   /** The sample wallet holding a TWAP whose verdict is not decided yet (one still running). */
   async function walletWithUndecided(): Promise<string> {
     for (const wallet of SAMPLE_WALLETS) {
-      const { twaps } = (await app.inject(`/api/v1/twaps?wallet=${wallet}&${RANGE}&limit=5000`)).json<{ twaps: { reconciled: boolean | null }[] }>()
+      const { twaps } = (await web.app.inject(`/api/v1/twaps?wallet=${wallet}&${RANGE}&limit=5000`)).json<{ twaps: { reconciled: boolean | null }[] }>()
       if (twaps.some((t) => t.reconciled === null)) return wallet
     }
     throw new Error('no sample wallet has a TWAP not decided yet')

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
 import { SAMPLE_WALLETS } from '../../src/sample.ts'
 import { testConfig } from '../support/api.ts'
-import { accessibleNode, chromiumPath, launchBrowser, loadSample, noBrowserReason, pageErrors, serve } from '../support/browser.ts'
+import { accessibleNode, chromiumPath, launchBrowser, loadSample, noBrowserReason, pageErrors, useExplorer } from '../support/browser.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 
 const WALLET = SAMPLE_WALLETS[0]
@@ -18,32 +18,15 @@ interface ApiTwap { twap_id: string; asset: string; status: string; events: { st
 const unexpected = (errors: string[]) => errors.filter((e) => !/Failed to load resource: the server responded with a status of (422|503)/.test(e))
 
 describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowserReason}`, () => {
-  let store: TestStore
-  let app: FastifyInstance
-  let base: string
-  let browser: Browser
+  const web = useExplorer(loadSample)
   let twaps: ApiTwap[]
 
   beforeAll(async () => {
-    store = await createTestStore()
-    await loadSample(store.db)
-    ;({ app, base } = await serve(store.db))
-    twaps = (await app.inject(`/api/v1/twaps?wallet=${WALLET}&${RANGE}&latest_per_twap=false&limit=5000`)).json<{ twaps: ApiTwap[] }>().twaps
+    twaps = (await web.app.inject(`/api/v1/twaps?wallet=${WALLET}&${RANGE}&latest_per_twap=false&limit=5000`)).json<{ twaps: ApiTwap[] }>().twaps
     expect(twaps.length).toBeGreaterThan(10)
-    browser = await launchBrowser()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await app?.close()
-    await store?.destroy()
   })
 
-  async function openPage(path: string): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ acceptDownloads: true })
-    const errors = pageErrors(page)
-    await page.goto(base + path)
-    return { page, errors }
-  }
+  const openPage = (path: string) => web.open(path, { acceptDownloads: true })
 
   const rows = (page: Page) => page.locator('#twaps tbody tr:not(.detail)')
 
@@ -101,7 +84,7 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
 
   it('shows a TWAP\'s fills and their totals when its row opens', async () => {
     const withFills = twaps.find((t) => t.status === 'finished') as ApiTwap
-    const fromApi = (await app.inject(`/api/v1/twaps/${withFills.twap_id}/fills`)).json<{ fills: { tid: string }[]; totals: { count: number; size: string } }>()
+    const fromApi = (await web.app.inject(`/api/v1/twaps/${withFills.twap_id}/fills`)).json<{ fills: { tid: string }[]; totals: { count: number; size: string } }>()
     expect(fromApi.totals.count).toBeGreaterThan(0)
     const { page, errors } = await openPage(`/?wallet=${WALLET}&${RANGE}`)
     const row = page.locator(`tr[data-twap-id="${withFills.twap_id}"]`)
@@ -150,7 +133,7 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     // The sample's TWAP still running is not decided yet, on its own wallet's page.
     const running = await Promise.all(SAMPLE_WALLETS.map(async (wallet) => ({
       wallet,
-      twaps: (await app.inject(`/api/v1/twaps?wallet=${wallet}&${RANGE}&limit=5000`)).json<{ twaps: ApiTwap[] }>().twaps.filter((t) => t.reconciled === null),
+      twaps: (await web.app.inject(`/api/v1/twaps?wallet=${wallet}&${RANGE}&limit=5000`)).json<{ twaps: ApiTwap[] }>().twaps.filter((t) => t.reconciled === null),
     })))
     const holder = running.find((r) => r.twaps.length > 0)
     expect(holder, 'a sample wallet with a TWAP not decided yet').toBeDefined()
@@ -177,7 +160,7 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     }
     expect(await page.locator('#coverage').getAttribute('class')).not.toContain('incomplete')
 
-    await page.goto(`${base}/?wallet=${WALLET}&${RANGE}`)
+    await page.goto(`${web.base}/?wallet=${WALLET}&${RANGE}`)
     await expect.poll(() => item('statuses').locator('.gap').allInnerTexts()).toEqual([
       'Missing 2025-11-01 00:00 to 13:59 UTC (14 hours)',
       'Missing 2025-11-28 18:00 to 2025-11-30 23:59 UTC (54 hours)',
@@ -194,7 +177,7 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
     await expect.poll(() => rows(page).count()).toBe(twaps.length)
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#downloads a:text-is("CSV")')])
     const content = await readFile(await download.path(), 'utf8')
-    const fromApi = (await app.inject(`/api/v1/twaps?wallet=${WALLET}&${RANGE}&format=csv`)).body
+    const fromApi = (await web.app.inject(`/api/v1/twaps?wallet=${WALLET}&${RANGE}&format=csv`)).body
     expect(content).toBe(fromApi)
     expect(content.trim().split('\n')).toHaveLength(twaps.length + 1)
     expect(download.suggestedFilename()).toMatch(/^twaps_0x[0-9a-f]{40}_.*\.csv$/)
@@ -202,7 +185,7 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
   })
 
   it('shows the wallet\'s totals as cards and offers every tax format of the range', async () => {
-    const summary = (await app.inject(`/api/v1/wallets/${WALLET}/summary?${RANGE}`)).json<{
+    const summary = (await web.app.inject(`/api/v1/wallets/${WALLET}/summary?${RANGE}`)).json<{
       totals: { twaps: { count: number; notional: string }; fills: { count: number; closed_pnl: string } }
     }>()
     const { page, errors } = await openPage(`/?wallet=${WALLET}&${RANGE}`)
@@ -247,19 +230,19 @@ describe.skipIf(!chromiumPath)(`the explorer in Chromium on ${engine}${noBrowser
   })
 
   it('serves the page to browsers and the JSON description to API clients, both from GET /', async () => {
-    const html = await fetch(base + '/', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } })
+    const html = await fetch(web.base + '/', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } })
     expect(html.headers.get('content-type')).toMatch(/^text\/html/)
     expect(html.headers.get('content-security-policy')).toContain("script-src 'self'")
     expect(html.headers.get('vary')).toMatch(/accept/i)
-    const json = await fetch(base + '/', { headers: { accept: 'application/json' } })
+    const json = await fetch(web.base + '/', { headers: { accept: 'application/json' } })
     expect(((await json.json()) as { name: string }).name).toBe('hyperliquid-twap')
-    const any = await fetch(base + '/')
+    const any = await fetch(web.base + '/')
     expect(any.headers.get('content-type')).toMatch(/^application\/json/)
-    const vendor = await fetch(base + '/assets/vendor/uPlot.esm.js')
+    const vendor = await fetch(web.base + '/assets/vendor/uPlot.esm.js')
     expect(vendor.status).toBe(200)
     expect(vendor.headers.get('content-type')).toMatch(/javascript/)
-    expect((await fetch(base + '/assets/vendor/package.json')).status).toBe(404)
-    expect((await fetch(base + '/assets/index.html')).status).toBe(404)
+    expect((await fetch(web.base + '/assets/vendor/package.json')).status).toBe(404)
+    expect((await fetch(web.base + '/assets/index.html')).status).toBe(404)
   })
 })
 
