@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.ts'
 import { packageInfo } from '../../package.ts'
 import type { Db } from '../../store/db.ts'
-import { formatFromAccept } from '../routes/api/v1/twaps/index.ts'
+import { formatFromAccept } from '../media-types.ts'
 import { negotiatedEncoding } from './compress.ts'
 
 const TAGGED = Symbol('conditional.tagged')

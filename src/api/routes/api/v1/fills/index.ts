@@ -12,7 +12,7 @@ import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses, type ParameterError } from '../../../../schemas/problem.ts'
 import { isCsvSafe } from '../../../../csv-safe.ts'
-import { formatFromAccept, MEDIA_TYPES } from '../twaps/index.ts'
+import { formatFromAccept, MEDIA_TYPES } from '../../../../media-types.ts'
 
 /**
  * `GET /api/v1/fills`: a wallet's TWAP slice fills in a time range, newest first; a page as

@@ -8,19 +8,13 @@ import { boundedExport } from '../../../../plugins/export-slots.ts'
 import { RANGE_RULE, parseTimeRange, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
-import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery, type ExportFormat } from '../../../../schemas/twaps.ts'
+import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery } from '../../../../schemas/twaps.ts'
 import type { ParameterError } from '../../../../schemas/problem.ts'
 import { toTwaps } from '../../../../twap-json.ts'
+import { formatFromAccept, MEDIA_TYPES } from '../../../../media-types.ts'
 import { isTaxFormat, openTwapTaxExport } from '../../../../tax/index.ts'
 import { isCsvSafe } from '../../../../csv-safe.ts'
 import { fillsInRange } from '../../../../../store/tax-queries.ts'
-
-export const MEDIA_TYPES: Record<ExportFormat, string> = {
-  json: 'application/json',
-  csv: 'text/csv',
-  ndjson: 'application/x-ndjson',
-}
-const FORMAT_BY_MEDIA_TYPE = new Map(Object.entries(MEDIA_TYPES).map(([format, type]) => [type, format as ExportFormat]))
 
 /**
  * `GET /api/v1/twaps`: a wallet's TWAPs in a time range, newest first, each summarised by
@@ -125,22 +119,4 @@ function resolveQuery(query: TwapsQuery, cursorKey: string): { range: TwapRange;
   }
   if (errors.length > 0) throw new InvalidParameters(errors)
   return { range, after, served: parsed.range, limit }
-}
-
-/**
- * The format an `Accept` header prefers among JSON, CSV and NDJSON (by q-value, then
- * order); JSON when it names none of them. Parsed here because the few lines beat a
- * dependency for three media types.
- */
-export function formatFromAccept(accept: string | undefined): ExportFormat {
-  if (!accept) return 'json'
-  let best: { format: ExportFormat; q: number } | undefined
-  for (const part of accept.split(',')) {
-    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase())
-    const format = FORMAT_BY_MEDIA_TYPE.get(type)
-    const qParam = params.find((p) => p.startsWith('q='))
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2))
-    if (format && q > 0 && (!best || q > best.q)) best = { format, q }
-  }
-  return best?.format ?? 'json'
 }
