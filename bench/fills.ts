@@ -101,6 +101,13 @@ async function bigObjects(mb: number, count: number): Promise<string> {
 
 const env = (url: string) => ({ PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: url, LOG_LEVEL: 'info' })
 
+/** Writes section `id` of the results file (a title, a paragraph, a two-column table) and prints it. */
+function publish(id: string, title: string, intro: string, rows: readonly (readonly [string, string])[]): void {
+  const markdown = [`## ${title}`, '', intro, '', '| measure | value |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), ''].join('\n')
+  writeFillsSection(values.out, id, markdown)
+  process.stdout.write(markdown)
+}
+
 /** The ETL's own run time from its summary line (start-up excluded), seconds. */
 function runSeconds(run: { stdout: string; stderr: string }): number {
   const summary = (run.stdout + '\n' + run.stderr).split('\n').filter((l) => l.includes('"durationMs"')).at(-1)
@@ -114,20 +121,13 @@ if (values.rss) {
   try {
     const etl = await runMeasured(process.execPath, [CLI, 'etl', '--dataset', 'fills', '--concurrency', '4', '--local-file', folder], { env: env(db.url), cwd: process.cwd() })
     const [stored] = await db.query<{ fills: number }>('SELECT count(*)::int AS fills FROM twap_fill')
-    const markdown = [
-      '## Fills ingest: peak memory with large objects',
-      '',
+    publish('rss', 'Fills ingest: peak memory with large objects',
       `\`npm run bench:fills -- --rss --rss-mb ${mb}\`: four objects of ${mb} MB of lines each (${((await stat(join(folder, '20251027', '0.lz4'))).size / 1e6).toFixed(0)} MB compressed), generated as a stream into \`lz4\`, ingested by \`hl-twap etl --dataset fills --concurrency 4 --local-file\`, so all four are in flight at once. Peak RSS is the kernel's maximum resident set of the ETL process (GNU time). Goal: ≤ 400 MB whatever the object size.`,
-      '',
-      '| measure | value |',
-      '|---|---|',
-      `| peak RSS of the ETL | ${Math.round(etl.peakRss / 1e6)} MB |`,
-      `| run time (start-up excluded) | ${runSeconds(etl).toFixed(1)} s for ${(4 * mb / 1000).toFixed(1)} GB of lines |`,
-      `| TWAP fills stored | ${stored!.fills} |`,
-      '',
-    ].join('\n')
-    writeFillsSection(values.out, 'rss', markdown)
-    process.stdout.write(markdown)
+      [
+        ['peak RSS of the ETL', `${Math.round(etl.peakRss / 1e6)} MB`],
+        ['run time (start-up excluded)', `${runSeconds(etl).toFixed(1)} s for ${(4 * mb / 1000).toFixed(1)} GB of lines`],
+        ['TWAP fills stored', String(stored!.fills)],
+      ])
   } finally {
     await db.drop()
   }
@@ -163,7 +163,7 @@ try {
   const etlWall = etl.wallMs / 1000
   const etlRun = runSeconds(etl)
   const rate = (seconds: number) => `${(mb / seconds).toFixed(1)} MB/s`
-  const rows = [
+  const rows: [string, string][] = [
     ['files', `${paths.length} × ~${mbPerFile} MB of lines, ${mb.toFixed(1)} MB compressed`],
     ['`lz4 -d` to /dev/null, one file after the other', `${rate(lz4Wall)} compressed (${lz4Wall.toFixed(2)} s wall, ${lz4Cpu.toFixed(2)} s CPU)`],
     ['the frame reader alone (`decompressLz4`, in process)', `${rate(readWall)} (${readWall.toFixed(2)} s wall, ${readCpuSeconds.toFixed(2)} s CPU)`],
@@ -174,18 +174,7 @@ try {
     ['TWAP fills stored', String(sizes!.fills)],
     ['bytes per stored fill (table, indexes, object membership)', String(Math.round(Number(sizes!.bytes) / sizes!.fills))],
   ]
-  const markdown = [
-    '## Fills ingest',
-    '',
-    `\`npm run bench:fills -- --files ${files} --mb-per-file ${mbPerFile}\`: hourly \`node_fills_by_block\` files, block lines of three fills, 5 % of lines holding one TWAP slice fill. Run time is the ETL's own summary duration (start-up excluded). Load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}.`,
-    '',
-    '| measure | value |',
-    '|---|---|',
-    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
-    '',
-  ].join('\n')
-  writeFillsSection(values.out, 'ingest', markdown)
-  process.stdout.write(markdown)
+  publish('ingest', 'Fills ingest', `\`npm run bench:fills -- --files ${files} --mb-per-file ${mbPerFile}\`: hourly \`node_fills_by_block\` files, block lines of three fills, 5 % of lines holding one TWAP slice fill. Run time is the ETL's own summary duration (start-up excluded). Load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}.`, rows)
 } finally {
   await db.drop()
 }
