@@ -1,3 +1,4 @@
+import { keyPath } from '../source/local.ts'
 import type { SourceObject } from '../source/object.ts'
 import type { LoggedObject } from '../store/ingest-log.ts'
 
@@ -20,8 +21,9 @@ export interface Plan {
 }
 
 /**
- * Compares the objects found with the ingest log and returns what to fetch, in key order:
- * objects never seen, objects whose ETag or LastModified changed since, objects whose last
+ * Compares the objects found with the ingest log and returns what to fetch, in key order
+ * (a local file's by its shown path, not the hash before it, so that local files are
+ * loaded in the order of their names): objects never seen, objects whose ETag or LastModified changed since, objects whose last
  * attempt failed, and with `force` everything.
  */
 export function planObjects(objects: readonly SourceObject[], log: ReadonlyMap<string, LoggedObject>, force = false): Plan {
@@ -33,9 +35,11 @@ export function planObjects(objects: readonly SourceObject[], log: ReadonlyMap<s
     if (reason) fetch.push({ ...object, reason, replaces: logged !== undefined })
     else unchanged++
   }
-  fetch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  fetch.sort((a, b) => compare(keyPath(a.key), keyPath(b.key)) || compare(a.key, b.key))
   return { fetch, unchanged, bytes: fetch.reduce((sum, o) => sum + o.size, 0) }
 }
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 function fetchReason(object: SourceObject, logged: LoggedObject | undefined, force: boolean): FetchReason | null {
   if (!logged) return 'new'
