@@ -1,6 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runEtl } from '../../src/etl/run.ts'
 import { engine } from '../support/db.ts'
-import { createTestApi, loadEvents, loadFills, twapLifecycle, twapsUrl, WALLET, type TestApi } from '../support/api.ts'
+import { createTestApi, loadEvents, loadFills, testConfig, twapLifecycle, twapsUrl, WALLET, type TestApi } from '../support/api.ts'
 
 describe(`GET /api/v1/coverage, on ${engine}`, () => {
   let api: TestApi
@@ -120,5 +125,44 @@ describe(`GET /api/v1/coverage, on ${engine}`, () => {
     expect((await get(summaryUrl(covered))).json().coverage).toEqual({
       statuses: { complete: true, missing_hours: 0 }, fills: { complete: true, missing_hours: 0 },
     })
+  })
+})
+
+describe(`the coverage of a page, on ${engine}`, () => {
+  let api: TestApi
+  beforeAll(async () => {
+    api = await createTestApi()
+  })
+  afterAll(() => api?.destroy())
+
+  const range = { wallet: WALLET, start: '2025-11-03T10:00:00Z', end: '2025-11-03T12:59:59Z' }
+  const statuses = async () => {
+    const res = await api.app.inject(twapsUrl(range))
+    expect(res.statusCode).toBe(200)
+    return { coverage: res.json().coverage.statuses, etag: res.headers.etag }
+  }
+
+  it('is the same on every page while nothing is ingested, and follows each ingest, failed ones included', async () => {
+    await loadEvents(api.store.db, twapLifecycle('1', '2025-11-03T10:00:00Z'), 'hourly/2025/11/03/10/part-0.parquet')
+    await loadEvents(api.store.db, twapLifecycle('2', '2025-11-03T12:00:00Z'), 'hourly/2025/11/03/12/part-0.parquet')
+    const gapped = await statuses()
+    expect(gapped.coverage).toEqual({ complete: false, missing_hours: 1 })
+    expect(await statuses()).toEqual(gapped)
+
+    await loadEvents(api.store.db, twapLifecycle('3', '2025-11-03T11:00:00Z'), 'hourly/2025/11/03/11/part-0.parquet')
+    const whole = await statuses()
+    expect(whole.coverage).toEqual({ complete: true, missing_hours: 0 })
+    expect(whole.etag).not.toBe(gapped.etag)
+
+    // An object that cannot be read may hold any hour: the range is no longer complete.
+    const dir = await mkdtemp(join(tmpdir(), 'hltwap-broken-'))
+    try {
+      await writeFile(join(dir, 'broken.parquet'), 'these bytes are not a parquet file at all')
+      const run = await runEtl({ db: api.store.db, config: testConfig(), logger: pino({ level: 'silent' }) }, { source: { kind: 'local', paths: [dir] } })
+      expect(run.objectsFailed).toBe(1)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    expect((await statuses()).coverage).toEqual({ complete: false, missing_hours: 0 })
   })
 })

@@ -9,7 +9,7 @@ import { negotiatedEncoding } from './compress.ts'
 
 const TAGGED = Symbol('conditional.tagged')
 /** A request whose answer was tagged here, with the two header values set. */
-type Tagged = FastifyRequest & { [TAGGED]?: { etag: string; cacheControl: string } }
+type Tagged = FastifyRequest & { [TAGGED]?: { etag: string; cacheControl: string; version: string } }
 
 /** The resources tagged: every GET (and HEAD) under `/api/v1/`, pages and exports alike. */
 function isTaggedRoute(request: FastifyRequest): boolean {
@@ -40,6 +40,14 @@ export function etagOf(version: string, request: FastifyRequest): string {
     negotiatedEncoding(request.headers['accept-encoding']),
   ]
   return `"${createHash('sha256').update(parts.join('\n')).digest('base64url').slice(0, 32)}"`
+}
+
+/**
+ * The data version the answer to `request` is tagged with, read before its handler ran;
+ * null when the request is not tagged (not a data route, or the version could not be read).
+ */
+export function taggedVersion(request: FastifyRequest): string | null {
+  return (request as Tagged)[TAGGED]?.version ?? null
 }
 
 /** Whether an `If-None-Match` header names `tag` (weak comparison, as RFC 9110 has it for this header), or is `*`. */
@@ -89,7 +97,7 @@ export async function configureConditionalRequests(app: FastifyInstance, db: Db,
     const version = await db.dataVersion().catch(() => null)
     if (version === null) return
     const tag = etagOf(version, request)
-    const set = { etag: tag, cacheControl: maxAge() }
+    const set = { etag: tag, cacheControl: maxAge(), version }
     request[TAGGED] = set
     reply.header('etag', set.etag).header('cache-control', set.cacheControl)
     if (noneMatch(request.headers['if-none-match'], tag)) return reply.code(304).send()
