@@ -2,8 +2,7 @@ import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { Db, Queryable } from '../store/db.ts'
 import { twapPageCompact } from '../store/export-queries.ts'
-import { fillTotals } from '../store/fill-queries.ts'
-import { reconciliationOf } from '../store/reconcile.ts'
+import { twapSettlement } from '../store/fill-queries.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import { formulaGuard } from './csv-safe.ts'
 import { CSV_COLUMNS, EVENT_CSV_COLUMNS, eventsOf, toCsvRecord, toEventCsvRecords, toTwaps } from './twap-json.ts'
@@ -65,8 +64,8 @@ function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSu
   const records = async (rows: TwapSummaryRow[]) => {
     if (!withEvents) {
       const ids = rows.map((row) => row.twap_id)
-      const [fills, verdicts] = await Promise.all([fillTotals(db, ids), reconciliationOf(db, ids)])
-      return rows.map((row) => toCsvRecord(range.wallet, row, fills.get(row.twap_id), verdicts.get(row.twap_id) ?? null))
+      const { totals, verdicts } = await twapSettlement(db, ids)
+      return rows.map((row) => toCsvRecord(range.wallet, row, totals.get(row.twap_id), verdicts.get(row.twap_id) ?? null))
     }
     const events = await eventsOf(db, range, rows)
     return rows.flatMap((row) => toEventCsvRecords(range.wallet, row, events.get(row.twap_id) ?? []))

@@ -1,7 +1,6 @@
 import { isoFromPg, type Queryable } from '../store/db.ts'
-import { fillTotals, type FillTotals } from '../store/fill-queries.ts'
+import { twapSettlement, type FillTotals } from '../store/fill-queries.ts'
 import { feesCell } from './fill-json.ts'
-import { reconciliationOf } from '../store/reconcile.ts'
 import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
 
@@ -15,10 +14,9 @@ type TwapEvent = NonNullable<Twap['events']>[number]
  */
 export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[], withEvents: boolean): Promise<Twap[]> {
   const ids = rows.map((r) => r.twap_id)
-  const [events, totals, verdicts] = await Promise.all([
+  const [events, { totals, verdicts }] = await Promise.all([
     withEvents ? eventsOf(db, range, rows) : undefined,
-    fillTotals(db, ids),
-    reconciliationOf(db, ids),
+    twapSettlement(db, ids),
   ])
   return rows.map((row) => {
     const twap = toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)

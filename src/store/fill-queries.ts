@@ -42,37 +42,57 @@ export interface FillTotals {
   closed_pnl: string
 }
 
-// Notional is Σ px·sz, the average price notional ÷ size, both in NUMERIC (trailing zeros
-// trimmed), so the totals are exactly the sums of the fills shown.
+// One row per TWAP asked for, with its verdict (`twap_reconciliation`) and, when it has
+// fills, their totals: notional is Σ px·sz, the average price notional ÷ size, both in
+// NUMERIC (trailing zeros trimmed), so the totals are exactly the sums of the fills shown.
+// The fees per token come as JSON text of [token, amount] pairs, amounts as strings, so
+// no driver parses them into floats.
 const TOTALS = `
-  SELECT twap_id, count(*)::int AS count,
-         trim_scale(sum(sz)) AS size,
-         trim_scale(sum(px * sz)) AS notional,
-         trim_scale(sum(px * sz) / NULLIF(sum(sz), 0)) AS avg_price,
-         trim_scale(coalesce(sum(builder_fee), 0)) AS builder_fee,
-         trim_scale(coalesce(sum(closed_pnl), 0)) AS closed_pnl
-    FROM twap_fill
-   WHERE twap_id = ANY($1::text[])
-   GROUP BY twap_id`
+  SELECT i.twap_id, r.reconciled, t.count, t.size, t.notional, t.avg_price, t.builder_fee, t.closed_pnl, f.fees
+    FROM unnest($1::text[]) AS i(twap_id)
+    LEFT JOIN twap_reconciliation r ON r.twap_id = i.twap_id
+    LEFT JOIN LATERAL (
+      SELECT count(*)::int AS count,
+             trim_scale(sum(sz)) AS size,
+             trim_scale(sum(px * sz)) AS notional,
+             trim_scale(sum(px * sz) / NULLIF(sum(sz), 0)) AS avg_price,
+             trim_scale(coalesce(sum(builder_fee), 0)) AS builder_fee,
+             trim_scale(coalesce(sum(closed_pnl), 0)) AS closed_pnl
+        FROM twap_fill WHERE twap_id = i.twap_id
+      HAVING count(*) > 0) t ON true
+    LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_array(token, amount) ORDER BY token)::text AS fees
+        FROM (SELECT fee_token AS token, trim_scale(sum(fee))::text AS amount
+                FROM twap_fill WHERE twap_id = i.twap_id AND fee IS NOT NULL
+               GROUP BY fee_token) g) f ON true`
 
-const FEES = `
-  SELECT twap_id, fee_token AS token, trim_scale(sum(fee)) AS amount
-    FROM twap_fill
-   WHERE twap_id = ANY($1::text[]) AND fee IS NOT NULL
-   GROUP BY twap_id, fee_token
-   ORDER BY twap_id, fee_token`
+type TotalsRow = Omit<FillTotals, 'fees' | 'count'> & { twap_id: string; reconciled: boolean | null; count: number | null; fees: string | null }
 
-/** The totals of the fills of each TWAP of `twapIds` that has any (two queries for a whole page). */
-export async function fillTotals(db: Queryable, twapIds: readonly string[]): Promise<Map<string, FillTotals>> {
+/** What each TWAP of `twapIds` has: the totals of its fills when it has any, and its reconciliation verdict. */
+export interface TwapSettlement {
+  totals: Map<string, FillTotals>
+  /** true, false, or null (undecided, or not judged). */
+  verdicts: Map<string, boolean | null>
+}
+
+/** The totals of the fills of each TWAP of `twapIds` that has any, and the verdict of each (one query for a whole page). */
+export async function twapSettlement(db: Queryable, twapIds: readonly string[]): Promise<TwapSettlement> {
   const totals = new Map<string, FillTotals>()
-  if (twapIds.length === 0) return totals
-  const [sums, fees] = await Promise.all([
-    db.query<Omit<FillTotals, 'fees'> & { twap_id: string }>(TOTALS, [twapIds]),
-    db.query<{ twap_id: string; token: string | null; amount: string }>(FEES, [twapIds]),
-  ])
-  for (const { twap_id: twapId, ...sum } of sums.rows) totals.set(twapId, { ...sum, fees: [] })
-  for (const fee of fees.rows) totals.get(fee.twap_id)?.fees.push({ token: fee.token, amount: fee.amount })
-  return totals
+  const verdicts = new Map<string, boolean | null>()
+  if (twapIds.length === 0) return { totals, verdicts }
+  const { rows } = await db.query<TotalsRow>(TOTALS, [twapIds])
+  for (const { twap_id: twapId, reconciled, count, fees, ...sum } of rows) {
+    verdicts.set(twapId, reconciled)
+    if (count === null) continue
+    const pairs = fees === null ? [] : JSON.parse(fees) as [string | null, string][]
+    totals.set(twapId, { count, ...sum, fees: pairs.map(([token, amount]) => ({ token, amount })) })
+  }
+  return { totals, verdicts }
+}
+
+/** The totals of the fills of each TWAP of `twapIds` that has any. */
+export async function fillTotals(db: Queryable, twapIds: readonly string[]): Promise<Map<string, FillTotals>> {
+  return (await twapSettlement(db, twapIds)).totals
 }
 
 /** Totals of a TWAP without fills. */

@@ -47,11 +47,3 @@ export async function reconcileObject(tx: Queryable, dataset: string, key: strin
   if (dataset === 'fills') for (const r of (await tx.query<{ twap_id: string }>(WAITING_FOR_HOURS, [key])).rows) ids.add(r.twap_id)
   await reconcileTwaps(tx, [...ids])
 }
-
-/** The verdicts of `twapIds`: true, false, or null (undecided, or not judged). */
-export async function reconciliationOf(db: Queryable, twapIds: readonly string[]): Promise<Map<string, boolean | null>> {
-  if (twapIds.length === 0) return new Map()
-  const { rows } = await db.query<{ twap_id: string; reconciled: boolean | null }>(
-    'SELECT twap_id, reconciled FROM twap_reconciliation WHERE twap_id = ANY($1::text[])', [twapIds])
-  return new Map(rows.map((r) => [r.twap_id, r.reconciled]))
-}
