@@ -5,7 +5,8 @@ import { twapPageCompact } from '../store/export-queries.ts'
 import { twapSettlement } from '../store/fill-queries.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import { formulaGuard } from './csv-safe.ts'
-import { CSV_COLUMNS, EVENT_CSV_COLUMNS, eventsOf, toCsvRecord, toEventCsvRecords, toTwaps } from './twap-json.ts'
+import { slices } from './plugins/export-slots.ts'
+import { CSV_COLUMNS, EVENT_CSV_COLUMNS, eventsOf, toCsvRecord, toEventCsvRecords, toTwaps, type CsvRecord, type EventCsvRecord } from './twap-json.ts'
 
 /** TWAPs fetched per query while exporting: big enough to amortise a query, small in memory. */
 export const EXPORT_CHUNK = 2000
@@ -55,8 +56,8 @@ export async function openExport(db: Queryable, range: TwapRange, after: PagePos
 /**
  * CSV: a header row, then one line per TWAP with its fill totals (see `CSV_COLUMNS`), or with `withEvents` one
  * line per event in the range, TWAPs newest first and each one's events oldest first (see
- * `EVENT_CSV_COLUMNS`). Each chunk becomes one string, so the response is written in a few
- * large pieces rather than one per line.
+ * `EVENT_CSV_COLUMNS`). Each slice of a chunk becomes one string, so the response is written
+ * in pieces of a few hundred lines rather than one per line.
  */
 function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSummaryRow[]>, withEvents: boolean, csvSafe: boolean): Readable {
   const columns: readonly string[] = withEvents ? EVENT_CSV_COLUMNS : CSV_COLUMNS
@@ -73,8 +74,10 @@ function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSu
   async function* text() {
     let header = true
     for await (const rows of chunks) {
-      yield stringify(await records(rows), { ...options, header })
-      header = false
+      for (const slice of slices<CsvRecord | EventCsvRecord>(await records(rows))) {
+        yield stringify(slice, { ...options, header })
+        header = false
+      }
     }
     if (header) yield stringify([], { ...options, header })
   }
@@ -88,9 +91,11 @@ function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSu
 function ndjsonStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSummaryRow[]>, withEvents: boolean): Readable {
   async function* lines() {
     for await (const rows of chunks) {
-      let text = ''
-      for (const twap of await toTwaps(db, range, rows, withEvents)) text += JSON.stringify(twap) + '\n'
-      yield text
+      for (const slice of slices(await toTwaps(db, range, rows, withEvents))) {
+        let text = ''
+        for (const twap of slice) text += JSON.stringify(twap) + '\n'
+        yield text
+      }
     }
   }
   return Readable.from(lines(), { objectMode: false })

@@ -4,6 +4,7 @@ import type { Queryable } from '../store/db.ts'
 import { walletFills, type FillPosition, type FillRange, type FillRow } from '../store/fill-queries.ts'
 import { isoFromPg } from '../store/db.ts'
 import { formulaGuard } from './csv-safe.ts'
+import { slices } from './plugins/export-slots.ts'
 import { FILL_CSV_COLUMNS, toFill, toFillCsvRecord } from './fill-json.ts'
 
 /** Fills fetched per query while exporting. */
@@ -50,9 +51,11 @@ export async function openFillExport(db: Queryable, range: FillRange, after: Fil
   async function* text() {
     let header = format === 'csv'
     for await (const rows of all()) {
-      if (format === 'csv') yield stringify(rows.map(toFillCsvRecord), { ...options, header })
-      else yield rows.map((row) => JSON.stringify(toFill(row)) + '\n').join('')
-      header = false
+      for (const slice of slices(rows)) {
+        if (format === 'csv') yield stringify(slice.map(toFillCsvRecord), { ...options, header })
+        else yield slice.map((row) => JSON.stringify(toFill(row)) + '\n').join('')
+        header = false
+      }
     }
     if (header) yield stringify([], { ...options, header })
   }

@@ -12,6 +12,19 @@ declare module 'fastify' {
 /** Seconds a client turned away is told to wait: an export of the largest wallet takes a few. */
 export const EXPORT_RETRY_AFTER_SECONDS = 5
 
+/**
+ * Lines formatted at a time by an export: each slice is one piece of the body, and the
+ * stream yields to the event loop between pieces (see `boundedExport`), so that a probe or
+ * a page arriving during an export waits for one slice, a few milliseconds of work, not
+ * for a whole chunk of the database's rows.
+ */
+export const EXPORT_SLICE = 250
+
+/** `items` in consecutive slices of `EXPORT_SLICE` (none for no items). */
+export function* slices<T>(items: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < items.length; i += EXPORT_SLICE) yield items.slice(i, i + EXPORT_SLICE)
+}
+
 /** The exports streaming in this process, at most `max` at once. */
 export class ExportSlots {
   inUse = 0

@@ -5,6 +5,7 @@ import type { FillRange } from '../../store/fill-queries.ts'
 import { taxFills } from '../../store/tax-queries.ts'
 import { positionOf, twapPage, type TwapRange, type TwapSummaryRow } from '../../store/twap-queries.ts'
 import { formulaGuard } from '../csv-safe.ts'
+import { slices } from '../plugins/export-slots.ts'
 import type { TaxFormatName } from '../schemas/twaps.ts'
 import { awakenPerps, awakenSpot } from './awaken.ts'
 import { cointracker } from './cointracker.ts'
@@ -38,7 +39,7 @@ async function taxStream<R>(name: TaxFormatName, first: Promise<R[]>, next: (las
       const following = rows.length === CHUNK && last !== undefined ? next(last) : null
       following?.catch(() => {})
       const records = rows.map(toRow).filter((row): row is TaxRow => row !== null && format.includes(row)).map(format.record)
-      if (records.length > 0) yield stringify(records, options)
+      for (const slice of slices(records)) yield stringify(slice, options)
       if (!following) return
       rows = await following
     }
