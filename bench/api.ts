@@ -7,6 +7,7 @@
 import type { WatchedDb } from './backend-cpu.ts'
 import { startBareServer } from './bare.ts'
 import { copyOut, type CopyOutRun } from './copy-out.ts'
+import { measureDuringExports, yearExportPath, type DuringExports } from './during-exports.ts'
 import type { BenchOptions } from './options.ts'
 import { exportCsv, medianGet, sequentialLatency, walkPages, type ExportRun, type Latency, type PageWalk } from './pages.ts'
 import { autocannon, pgbench, type LoadResult } from './load-test.ts'
@@ -35,6 +36,8 @@ export interface ApiResults {
   summary: Latency
   /** The typical wallet's year, then the largest wallet's over growing ranges. */
   exports: LabelledExport[]
+  /** The probe and the typical query while clients export the largest wallet's year. */
+  duringExports: DuringExports
   /** The largest wallet's smallest and largest export again, on a server whose heap is capped. */
   capped: { heapMb: number; exports: LabelledExport[] }
 }
@@ -109,9 +112,11 @@ async function measureServer(server: Server, db: ServedDb, workload: Workload, o
   const copied = await copyOut(db.url, largest.wallet, start, workload.yearEnd, largest.twaps)
   const pages = await walkPages(server.url, largest.wallet, start, end)
   const summary = await summaryLatency(server.url, workload, options)
+  // Last: the export clients raise the server's memory and fill the database's cache with the largest wallet.
+  const duringExports = await measureDuringExports(server, yearExportPath(largest.wallet, start, workload.yearEnd), typicalUrl, options.connections, options.duration)
   return {
     http: medianRound(http), sql: medianRound(sql), sqlPrepared: medianRound(sqlPrepared), bare: medianRound(bareRuns),
-    notModified: medianRound(notModified), bodyBytes: Buffer.byteLength(body), copyOut: copied, rounds, typicalMs, pages, summary, exports,
+    notModified: medianRound(notModified), bodyBytes: Buffer.byteLength(body), copyOut: copied, rounds, typicalMs, pages, summary, exports, duringExports,
   }
 }
 

@@ -36,7 +36,7 @@ export interface BenchResults {
 }
 
 /** Goal thresholds (the benchmarks issue). */
-export const GOALS = { ingestVsCopy: 0.5, queryVsPgbench: 0.4, pageMs: 50, summaryMs: 50, queryVsPrepared: 0.3, queryP99Ms: 15, exportVsCopy: 0.5, notModifiedVsBare: 0.5, embeddedExportGain: 5 } as const
+export const GOALS = { ingestVsCopy: 0.5, queryVsPgbench: 0.4, pageMs: 50, summaryMs: 50, queryVsPrepared: 0.3, queryP99Ms: 15, exportVsCopy: 0.5, notModifiedVsBare: 0.5, embeddedExportGain: 5, healthzDuringExportsP99Ms: 100, queryDuringExportsP99Ms: 250 } as const
 
 /**
  * The embedded engine's CSV export rate before exports read their rows as one JSON text
@@ -161,6 +161,11 @@ function speed(r: BenchResults): string {
     `| CSV export ≥ ${GOALS.exportVsCopy}× \`psql \\copy\` of its query | ${ratioExport.toFixed(2)}× (${exportRate.toFixed(1)} against ${copyRate.toFixed(1)} MB/s) | ${mark(ratioExport >= GOALS.exportVsCopy)} |`,
     `| repeated request with \`If-None-Match\` ≥ ${GOALS.notModifiedVsBare}× the bare Fastify route | ${ratio304.toFixed(2)}× (${int(a.notModified.requestsPerSecond)} against ${int(a.bare.requestsPerSecond)} per s) | ${mark(ratio304 >= GOALS.notModifiedVsBare)} |`,
   ]
+  const d = a.duringExports
+  rows.push(
+    `| \`/healthz\` p99 < ${GOALS.healthzDuringExportsP99Ms} ms while ${d.clients} clients export the largest wallet's year | ${ms(d.healthz.p99)} (p50 ${ms(d.healthz.p50)}, one connection) | ${mark(d.healthz.p99 < GOALS.healthzDuringExportsP99Ms)} |`,
+    `| typical query p99 < ${GOALS.queryDuringExportsP99Ms} ms while ${d.clients} clients export | ${ms(d.typical.p99)} (p50 ${ms(d.typical.p50)}, ${int(d.typical.requestsPerSecond)} per s at ${r.options.connections} connections) | ${mark(d.typical.p99 < GOALS.queryDuringExportsP99Ms)} |`,
+  )
   if (e) rows.push(`| embedded CSV export ≥ ${GOALS.embeddedExportGain}× its earlier ${EMBEDDED_EXPORT_BEFORE_MB_S} MB/s | ${(embeddedRate / EMBEDDED_EXPORT_BEFORE_MB_S).toFixed(1)}× (${embeddedRate.toFixed(2)} MB/s) | ${mark(embeddedRate >= GOALS.embeddedExportGain * EMBEDDED_EXPORT_BEFORE_MB_S)} |`)
   return `## Speed beside the limits
 
@@ -177,10 +182,13 @@ ${load('API, typical query', a.http)}
 ${load('API, typical query with If-None-Match (304)', a.notModified)}
 ${load('pgbench -M prepared, its SQL', a.sqlPrepared)}
 ${load('pgbench -M extended, its SQL', a.sql)}
-${load('bare Fastify route, same body', a.bare)}${e ? `\n${load('embedded: API, typical query', e.http)}\n${load('embedded: with If-None-Match (304)', e.notModified)}` : ''}
+${load('bare Fastify route, same body', a.bare)}
+${load(`\`/healthz\`, one connection, while ${d.clients} clients export`, d.healthz)}
+${load(`API, typical query, while ${d.clients} clients export`, d.typical)}${e ? `\n${load('embedded: API, typical query', e.http)}\n${load('embedded: with If-None-Match (304)', e.notModified)}` : ''}
 
 | export, largest wallet's year | size | time | rate |
 |---|---:|---:|---:|
+| ${d.clients} clients exporting at once (${d.completed} exports completed, ${d.refused} answered 503 with \`Retry-After\`) | ${mb(d.bytes)} | ${d.seconds.toFixed(2)} s | ${rate(d.bytes, d.seconds).toFixed(1)} MB/s |
 | API CSV export, PostgreSQL | ${year ? `${mb(year.bytes)} | ${year.seconds.toFixed(2)} s` : '– | –'} | ${exportRate.toFixed(1)} MB/s |
 | psql \\copy of its page query, CSV | ${mb(a.copyOut.bytes)} | ${a.copyOut.seconds.toFixed(2)} s | ${copyRate.toFixed(1)} MB/s |${e ? `\n| API CSV export, embedded | ${mb(e.export.bytes)} | ${e.export.seconds.toFixed(2)} s | ${embeddedRate.toFixed(2)} MB/s |` : ''}`
 }

@@ -1,6 +1,7 @@
+import { availableParallelism } from 'node:os'
 import { parse } from 'pg-connection-string'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { loadConfig } from '../../src/config.ts'
+import { defaultExportSlots, loadConfig } from '../../src/config.ts'
 
 describe('configuration a newcomer writes', () => {
   afterEach(() => vi.restoreAllMocks())
@@ -37,5 +38,12 @@ describe('configuration a newcomer writes', () => {
   it('tells serve to schedule only an ETL_SCHEDULE that was given', () => {
     expect(loadConfig({}).etl).toMatchObject({ schedule: '30 0 * * *', scheduleSet: false })
     expect(loadConfig({ ETL_SCHEDULE: '0 1 * * *' }).etl).toMatchObject({ schedule: '0 1 * * *', scheduleSet: true })
+  })
+
+  it('bounds exports at 1 on a machine of 2 cores or fewer and at 2 above, unless EXPORT_MAX_CONCURRENT says otherwise', () => {
+    expect(loadConfig({}).api.exportMaxConcurrent).toBe(availableParallelism() <= 2 ? 1 : 2)
+    expect(defaultExportSlots()).toBe(loadConfig({}).api.exportMaxConcurrent)
+    expect(loadConfig({ EXPORT_MAX_CONCURRENT: '7' }).api.exportMaxConcurrent).toBe(7)
+    expect(() => loadConfig({ EXPORT_MAX_CONCURRENT: '0' })).toThrow(/EXPORT_MAX_CONCURRENT/)
   })
 })

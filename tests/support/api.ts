@@ -144,9 +144,13 @@ export interface ConfigChanges {
   etl?: Partial<Config['etl']>
 }
 
-/** The default configuration with some API, health or ETL settings changed. */
+/**
+ * The default configuration with some API, health or ETL settings changed. Exports at once
+ * are 4 rather than the default, which depends on the machine's cores, so tests that
+ * export several ranges side by side answer alike everywhere.
+ */
 export function testConfig(changes: ConfigChanges = {}): Config {
-  const base = loadConfig({})
+  const base = loadConfig({ EXPORT_MAX_CONCURRENT: '4' })
   return { ...base, api: { ...base.api, ...changes.api }, health: { ...base.health, ...changes.health }, etl: { ...base.etl, ...changes.etl } }
 }
 
