@@ -1,6 +1,7 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Db } from '../store/db.ts'
 import { readCoverage } from '../store/coverage.ts'
+import { taggedVersion } from './plugins/conditional.ts'
 import type { TimeRange } from './range.ts'
 import type { RangeCoverage } from './schemas/coverage.ts'
 
@@ -16,14 +17,16 @@ const memos = new WeakMap<Db, Memo>()
 
 /**
  * Whether `range` is complete in each dataset: what pages and exports of it tell their
- * readers. With `version`, the data version read before this call (see `taggedVersion`),
- * the answer is remembered for the range's hours until the version moves on: coverage
- * changes only in the transactions that change the ingest log, each of which moves it, and
- * a read begun after the version was read is at least as new as that version. A page then
- * costs no coverage query while no ingest commits; six reads otherwise.
+ * readers, answering `request`. When the request is tagged with a data version (see
+ * `taggedVersion`, read before its handler ran), the answer is remembered for the range's
+ * hours until the version moves on: coverage changes only in the transactions that change
+ * the ingest log, each of which moves it, and a read begun after the version was read is
+ * at least as new as that version. A page then costs no coverage query while no ingest
+ * commits; six reads otherwise.
  */
-export function rangeCoverage(db: Db, range: TimeRange, version: string | null): Promise<RangeCoverage> {
+export function rangeCoverage(db: Db, range: TimeRange, request: FastifyRequest): Promise<RangeCoverage> {
   const hours = { startMs: Number(range.start / 1000n), endMs: Number(range.end / 1000n) }
+  const version = taggedVersion(request)
   if (version === null) return readRangeCoverage(db, hours)
   let memo = memos.get(db)
   if (!memo || memo.version !== version) {

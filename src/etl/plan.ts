@@ -22,9 +22,9 @@ export interface Plan {
 
 /**
  * Compares the objects found with the ingest log and returns what to fetch, in key order
- * (a local file's by its shown path, not the hash before it, so that local files are
- * loaded in the order of their names): objects never seen, objects whose ETag or LastModified changed since, objects whose last
- * attempt failed, and with `force` everything.
+ * (a local file's by its shown path, not the hash before it, so that local files load in
+ * the order of their names): objects never seen, objects whose ETag or LastModified
+ * changed since, objects whose last attempt failed, and with `force` everything.
  */
 export function planObjects(objects: readonly SourceObject[], log: ReadonlyMap<string, LoggedObject>, force = false): Plan {
   const fetch: PlannedObject[] = []

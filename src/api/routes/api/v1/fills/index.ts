@@ -10,7 +10,6 @@ import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { boundedExport } from '../../../../plugins/export-slots.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '../../../../schemas/fills.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
-import { taggedVersion } from '../../../../plugins/conditional.ts'
 import { problemResponses, type ParameterError } from '../../../../schemas/problem.ts'
 import { isCsvSafe } from '../../../../csv-safe.ts'
 import { formatFromAccept, MEDIA_TYPES } from '../../../../media-types.ts'
@@ -53,7 +52,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
     const { range, after, served, limit } = resolveFillsQuery(request.query, request.query.cursor === undefined ? '' : await cursorKey())
     const format = request.query.format ?? formatFromAccept(request.headers.accept)
     if (isTaxFormat(format)) {
-      const coverage = await rangeCoverage(db, served, taggedVersion(request))
+      const coverage = await rangeCoverage(db, served, request)
       const stream = await boundedExport(request, () => openTaxExport(db, range, format, isCsvSafe(request.query.csv_safe)))
       const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
@@ -62,7 +61,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
         .send(stream as unknown as string)
     }
     if (format === 'csv' || format === 'ndjson') {
-      const coverage = await rangeCoverage(db, served, taggedVersion(request))
+      const coverage = await rangeCoverage(db, served, request)
       const stream = await boundedExport(request, () => openFillExport(db, range, after, format, isCsvSafe(request.query.csv_safe)))
       const filename = markExport(reply, coverage.fills.complete, `fills_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
@@ -70,7 +69,7 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
         .header('content-disposition', `attachment; filename="${filename}"`)
         .send(stream as unknown as string)
     }
-    const [rows, coverage] = await Promise.all([walletFills(db, range, after, limit + 1), rangeCoverage(db, served, taggedVersion(request))])
+    const [rows, coverage] = await Promise.all([walletFills(db, range, after, limit + 1), rangeCoverage(db, served, request)])
     const more = rows.length > limit
     if (more) rows.length = limit
     const last = rows[rows.length - 1]

@@ -7,7 +7,6 @@ import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { boundedExport } from '../../../../plugins/export-slots.ts'
 import { RANGE_RULE, parseTimeRange, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
-import { taggedVersion } from '../../../../plugins/conditional.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
 import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery } from '../../../../schemas/twaps.ts'
 import type { ParameterError } from '../../../../schemas/problem.ts'
@@ -64,7 +63,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
       if (await fillsInRange(db, range)) {
         throw new InvalidParameters([{ parameter: 'format', message: `fills are loaded for this range: export them with /api/v1/fills?format=${format}` }])
       }
-      const coverage = await rangeCoverage(db, served, taggedVersion(request))
+      const coverage = await rangeCoverage(db, served, request)
       const stream = await boundedExport(request, () => openTwapTaxExport(db, range, format, isCsvSafe(query.csv_safe)))
       const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}_${format}`, 'csv')
       return reply
@@ -73,7 +72,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
         .send(stream as unknown as string)
     }
     if (format !== 'json') {
-      const coverage = await rangeCoverage(db, served, taggedVersion(request))
+      const coverage = await rangeCoverage(db, served, request)
       const stream = await boundedExport(request, () => openExport(db, range, after, format, withEvents, isCsvSafe(query.csv_safe)))
       const filename = markExport(reply, coverage.statuses.complete, `twaps_${range.wallet}_${rangeFilePart(served)}`, format)
       return reply
@@ -83,7 +82,7 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
         .send(stream as unknown as string)
     }
 
-    const [rows, coverage] = await Promise.all([twapPage(db, range, after, limit + 1), rangeCoverage(db, served, taggedVersion(request))])
+    const [rows, coverage] = await Promise.all([twapPage(db, range, after, limit + 1), rangeCoverage(db, served, request)])
     const more = rows.length > limit
     if (more) rows.length = limit
     const last = rows[rows.length - 1]

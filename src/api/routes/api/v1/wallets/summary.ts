@@ -4,7 +4,6 @@ import { walletSummaryRows } from '../../../../../store/summary-queries.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart } from '../../../../range.ts'
 import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
-import { taggedVersion } from '../../../../plugins/conditional.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
 import { SummaryParams, SummaryQuery, WalletSummary } from '../../../../schemas/summary.ts'
 import { summaryCsv, toSummary } from '../../../../summary.ts'
@@ -48,7 +47,7 @@ const walletSummary: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db })
     const parsed = parseTimeRange(request.query)
     if (!parsed.range) throw new InvalidParameters(parsed.errors)
     const range = { wallet: request.params.wallet.toLowerCase(), ...rangeBounds(parsed.range), asset: request.query.asset ?? null }
-    const [{ twaps, fills }, coverage] = await Promise.all([walletSummaryRows(db, range), rangeCoverage(db, parsed.range, taggedVersion(request))])
+    const [{ twaps, fills }, coverage] = await Promise.all([walletSummaryRows(db, range), rangeCoverage(db, parsed.range, request)])
     const summary = toSummary(range, twaps, fills, coverage)
     if (request.query.format === 'csv') {
       // Its columns come from both datasets: a gap in either makes some of them short.
