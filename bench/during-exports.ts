@@ -4,6 +4,7 @@
  * then the typical query under load are measured beside them.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises'
 import { autocannon, type LoadResult } from './load-test.ts'
 import type { Server } from './process.ts'
 import { twapsPath } from './workload.ts'
@@ -42,7 +43,8 @@ export async function measureDuringExports(server: Server, exportPath: string, t
         if (response.status === 503) {
           await response.arrayBuffer()
           counts.refused++
-          await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000, stop.signal)
+          // Cut short (rejected) when the measurement stops.
+          await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000, undefined, { signal: stop.signal }).catch(() => {})
           continue
         }
         if (!response.ok || !response.body) throw new Error(`the server answered ${response.status}`)
@@ -86,14 +88,4 @@ export async function measureDuringExports(server: Server, exportPath: string, t
 /** The largest wallet's year export, the one the clients download. */
 export function yearExportPath(wallet: string, start: string, yearEnd: string): string {
   return twapsPath(wallet, start, yearEnd, { format: 'csv' })
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer)
-      resolve()
-    }, { once: true })
-  })
 }
