@@ -6,6 +6,7 @@ import { twapSettlement } from '../store/fill-queries.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import { formulaGuard } from './csv-safe.ts'
 import { slices } from './plugins/export-slots.ts'
+import { RawTexts } from './raw-json.ts'
 import { CSV_COLUMNS, EVENT_CSV_COLUMNS, eventsOf, toCsvRecord, toEventCsvRecords, toTwaps, type CsvRecord, type EventCsvRecord } from './twap-json.ts'
 
 /** TWAPs fetched per query while exporting: big enough to amortise a query, small in memory. */
@@ -91,10 +92,11 @@ function csvStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSu
 function ndjsonStream(db: Queryable, range: TwapRange, chunks: AsyncIterable<TwapSummaryRow[]>, withEvents: boolean): Readable {
   async function* lines() {
     for await (const rows of chunks) {
-      for (const slice of slices(await toTwaps(db, range, rows, withEvents))) {
+      const raws = new RawTexts()
+      for (const slice of slices(await toTwaps(db, range, rows, withEvents, raws))) {
         let text = ''
         for (const twap of slice) text += JSON.stringify(twap) + '\n'
-        yield text
+        yield raws.splice(text)
       }
     }
   }

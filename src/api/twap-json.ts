@@ -1,6 +1,7 @@
 import { isoFromPg, type Queryable } from '../store/db.ts'
 import { twapSettlement, type FillTotals } from '../store/fill-queries.ts'
 import { feesCell } from './fill-json.ts'
+import type { RawTexts } from './raw-json.ts'
 import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
 
@@ -9,17 +10,17 @@ type TwapEvent = NonNullable<Twap['events']>[number]
 /**
  * The TWAPs of `rows` as the API shows them, each with its `events` in `range` when
  * `withEvents` (`latest_per_twap=false`; one query for all of them) and its `fills` totals
- * when fills of it are stored. Shared by the JSON page and the NDJSON export, so a line of
- * the export is exactly a TWAP of the page.
+ * when fills of it are stored, and its raw payloads held by `raws`. Shared by the JSON page
+ * and the NDJSON export, so a line of the export is exactly a TWAP of the page.
  */
-export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[], withEvents: boolean): Promise<Twap[]> {
+export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly TwapSummaryRow[], withEvents: boolean, raws: RawTexts): Promise<Twap[]> {
   const ids = rows.map((r) => r.twap_id)
   const [events, { totals, verdicts }] = await Promise.all([
     withEvents ? eventsOf(db, range, rows) : undefined,
     twapSettlement(db, ids),
   ])
   return rows.map((row) => {
-    const twap = toTwap(row, events ? events.get(row.twap_id) ?? [] : undefined)
+    const twap = toTwap(row, raws, events ? events.get(row.twap_id) ?? [] : undefined)
     const fills = totals.get(row.twap_id)
     if (fills) twap.fills = fills
     twap.reconciled = verdicts.get(row.twap_id) ?? null
@@ -28,7 +29,7 @@ export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly Tw
 }
 
 /** A TWAP from its summary row and, when given, its events in the range. */
-function toTwap(row: TwapSummaryRow, events?: readonly TwapEventRow[]): Twap {
+function toTwap(row: TwapSummaryRow, raws: RawTexts, events?: readonly TwapEventRow[]): Twap {
   const twap: Twap = {
     twap_id: row.twap_id,
     asset: row.asset,
@@ -42,21 +43,21 @@ function toTwap(row: TwapSummaryRow, events?: readonly TwapEventRow[]): Twap {
     created_at: isoFromPg(row.placed_at),
     reduce_only: row.reduce_only,
     randomize: row.randomize,
-    raw: row.raw_payload,
+    raw: raws.hold(row.raw_payload),
     reconciled: null,
   }
-  if (events) twap.events = events.map(toEvent)
+  if (events) twap.events = events.map((event) => toEvent(event, raws))
   return twap
 }
 
-function toEvent(row: TwapEventRow): TwapEvent {
+function toEvent(row: TwapEventRow, raws: RawTexts): TwapEvent {
   // Field by field, so that a history row (a superset) gives the same event.
   return {
     ts: isoFromPg(row.ts),
     status: row.status,
     executed: { size: row.size_executed, notional: row.notional_executed },
     avg_price: row.avg_price,
-    raw: row.raw_payload,
+    raw: raws.hold(row.raw_payload),
   }
 }
 
@@ -72,9 +73,9 @@ function groupEvents(rows: readonly TwapEventRow[]): Map<string, TwapEventRow[]>
 }
 
 /** One event of a TWAP's history: the event as in a TWAP's `events`, then its TWAP's fields. */
-export function toHistoryRow(row: HistoryRowFromDb): TwapHistoryRow {
+export function toHistoryRow(row: HistoryRowFromDb, raws: RawTexts): TwapHistoryRow {
   return {
-    ...toEvent(row),
+    ...toEvent(row, raws),
     wallet: row.wallet,
     asset: row.asset,
     side: row.side,

@@ -14,7 +14,7 @@ const COMPACT_PAGE = `
     FROM (${PAGE}) p`
 
 type CompactRow = [string, string, string, boolean, string | null, string | null, string | null, number | null,
-  string | null, string | null, string | null, string | null, string | null, boolean | null, boolean | null, unknown]
+  string | null, string | null, string | null, string | null, string | null, boolean | null, boolean | null, string | null]
 
 /** `twapPage`, read as one JSON text a row: the same rows, faster to decode on the embedded engine. */
 export async function twapPageCompact(db: Queryable, range: TwapRange, after: PagePosition | null, limit: number, withRaw: boolean): Promise<TwapSummaryRow[]> {

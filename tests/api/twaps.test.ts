@@ -76,6 +76,34 @@ describe(`GET /api/v1/twaps on ${engine}`, () => {
     expect(byId['3']).toMatchObject({ status: 'error: Insufficient margin', executed: { size: null, notional: null }, avg_price: null, created_at: null })
   })
 
+  it('passes each raw payload on as the text the database holds, in the page, the history and the NDJSON export', async () => {
+    api = await createTestApi()
+    // An asset that reads like a placeholder of the raw splice once serialised (a backslash, then u0000).
+    await loadEvents(api.store.db, [
+      twapEvent({ twapId: '1', ts: '2025-11-03T01:00:00Z', status: 'activated', asset: '\\u00000' }),
+      twapEvent({ twapId: '1', ts: '2025-11-03T02:00:00Z', asset: '\\u00000' }),
+      twapEvent({ twapId: '2', ts: '2025-11-03T03:00:00Z' }),
+    ])
+    const { rows } = await api.store.db.query<{ twap_id: string; raw: string }>(
+      'SELECT twap_id, raw_payload::text AS raw FROM twap_status ORDER BY ts', [])
+    expect(rows).toHaveLength(3)
+    // PostgreSQL writes jsonb with a space after each colon, which JSON.stringify never does.
+    for (const { raw } of rows) expect(raw).toContain('": ')
+    const page = await api.app.inject(twapsUrl({ ...RANGE, latest_per_twap: false }))
+    const history = await api.app.inject('/api/v1/twaps/1')
+    const ndjson = await api.app.inject(twapsUrl({ ...RANGE, latest_per_twap: false, format: 'ndjson' }))
+    for (const [res, raws] of [[page, rows], [history, rows.slice(0, 2)], [ndjson, rows]] as const) {
+      expect(res.statusCode, res.body).toBe(200)
+      for (const { raw } of raws) expect(res.body).toContain(raw)
+      expect(res.body).not.toMatch(/"\\u0000\d+"/)
+    }
+    const byId = Object.fromEntries(page.json<Page>().twaps.map((t) => [t.twap_id, t]))
+    expect(byId['1']).toMatchObject({ asset: '\\u00000', raw: JSON.parse(rows[1]!.raw) as unknown })
+    expect(byId['1']!.events!.map((e) => (e as unknown as { raw: unknown }).raw)).toEqual([JSON.parse(rows[0]!.raw), JSON.parse(rows[1]!.raw)])
+    expect(history.json<{ rows: { raw: unknown }[] }>().rows.map((r) => r.raw)).toEqual([JSON.parse(rows[0]!.raw), JSON.parse(rows[1]!.raw)])
+    expect(ndjson.body.trim().split('\n').map((line) => (JSON.parse(line) as { raw: unknown }).raw)).toEqual([JSON.parse(rows[2]!.raw), JSON.parse(rows[1]!.raw)])
+  })
+
   it('ranks waitingForTrigger below activated and stopped above it at an equal time; an unknown word is not terminal, an error is', async () => {
     api = await createTestApi()
     const ts = '2025-11-03T12:00:00Z'

@@ -11,6 +11,7 @@ import { problemResponses } from '../../../../schemas/problem.ts'
 import { DEFAULT_LIMIT, MAX_LIMIT, TwapsPage, TwapsQuery } from '../../../../schemas/twaps.ts'
 import type { ParameterError } from '../../../../schemas/problem.ts'
 import { toTwaps } from '../../../../twap-json.ts'
+import { RawTexts, sendJsonWithRaw } from '../../../../raw-json.ts'
 import { formatFromAccept, MEDIA_TYPES } from '../../../../media-types.ts'
 import { isTaxFormat, openTwapTaxExport } from '../../../../tax/index.ts'
 import { isCsvSafe } from '../../../../csv-safe.ts'
@@ -86,14 +87,16 @@ const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
     const more = rows.length > limit
     if (more) rows.length = limit
     const last = rows[rows.length - 1]
-    return {
+    const raws = new RawTexts()
+    const page: TwapsPage = {
       wallet: range.wallet,
       start: range.start,
       end: range.end,
-      twaps: await toTwaps(db, range, rows, withEvents),
+      twaps: await toTwaps(db, range, rows, withEvents, raws),
       next_cursor: more && last ? encodeCursor(positionOf(last), range, await cursorKey()) : null,
       coverage,
     }
+    return sendJsonWithRaw(reply, page, raws)
   })
 }
 

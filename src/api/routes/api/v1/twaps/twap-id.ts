@@ -5,6 +5,7 @@ import { sendProblem } from '../../../../plugins/errors.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
 import { TwapHistory, TwapParams } from '../../../../schemas/twaps.ts'
 import { toHistoryRow } from '../../../../twap-json.ts'
+import { RawTexts, sendJsonWithRaw } from '../../../../raw-json.ts'
 
 /**
  * `GET /api/v1/twaps/:twap_id`: every stored event of one TWAP, oldest first, the order
@@ -28,7 +29,9 @@ const twapById: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
     const rows = await twapHistory(db, twapId)
     if (rows.length === 0) return sendProblem(reply, 404, { detail: `No TWAP with id ${twapId}.` })
     // The store reads newest first (its index order); the answer is oldest first.
-    return { twap_id: twapId, rows: rows.reverse().map(toHistoryRow) }
+    const raws = new RawTexts()
+    const history: TwapHistory = { twap_id: twapId, rows: rows.reverse().map((row) => toHistoryRow(row, raws)) }
+    return sendJsonWithRaw(reply, history, raws)
   })
 }
 
