@@ -16,7 +16,7 @@ export function serveCommand(program: Command): Command {
       const schedule = opts.schedule ?? (cfg.etl.scheduleSet ? cfg.etl.schedule : undefined)
       const logger = createLogger(cfg.logLevel)
       const etlConcurrency = schedule === undefined ? undefined : cfg.etl.concurrency
-      const { db, applied } = await openStore(cfg, { poolSize: poolSize({ api: true, etlConcurrency }) })
+      const { db, applied } = await openStore(cfg, { poolSize: poolSize({ api: true, exportSlots: cfg.api.exportMaxConcurrent, etlConcurrency }) })
       if (applied.length) logger.info({ applied }, 'migrations applied')
       const { serve } = await import('../serve.ts')
       await serve({ db, config: cfg, logger, metrics: createMetrics(), schedule })

@@ -10,12 +10,13 @@ export function commandConfig(): Config {
 }
 
 /**
- * PostgreSQL connections for a command: ten for the API, and for an ETL one per object in
- * flight, one for the run's lock and a spare.
+ * PostgreSQL connections for a command: for the API ten, plus one per export slot (an
+ * export on PostgreSQL holds a connection for its snapshot while it streams), and for an
+ * ETL one per object in flight, one for the run's lock and a spare.
  */
-export function poolSize(uses: { api: boolean; etlConcurrency?: number }): number {
+export function poolSize(uses: { api: boolean; exportSlots?: number; etlConcurrency?: number }): number {
   const etl = uses.etlConcurrency === undefined ? 0 : uses.etlConcurrency + 2
-  return Math.max(10, (uses.api ? 10 : 0) + etl)
+  return Math.max(10, (uses.api ? 10 + (uses.exportSlots ?? 0) : 0) + etl)
 }
 
 /** Refuses a cron expression that croner cannot read, naming where it came from. */

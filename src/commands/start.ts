@@ -21,7 +21,7 @@ export function startCommand(program: Command): Command {
       const cfg = commandConfig()
       checkCron(cfg.etl.schedule, 'ETL_SCHEDULE')
       const logger = createLogger(cfg.logLevel)
-      const { db, applied } = await openStore(cfg, { poolSize: poolSize({ api: true, etlConcurrency: cfg.etl.concurrency }) })
+      const { db, applied } = await openStore(cfg, { poolSize: poolSize({ api: true, exportSlots: cfg.api.exportMaxConcurrent, etlConcurrency: cfg.etl.concurrency }) })
       if (applied.length) logger.info({ applied, database: db.location }, 'migrations applied')
       const metrics = createMetrics()
       await loadSample(db, cfg, logger, metrics)

@@ -35,6 +35,12 @@ export interface Session extends Queryable {
   copyIn(table: string, columns: readonly string[], text: string): Promise<void>
 }
 
+/** Reads of one consistent view of the data: none of them sees a commit made after it opened. */
+export interface Snapshot extends Queryable {
+  /** Ends the view and gives its connection back; safe to call twice. */
+  close(): Promise<void>
+}
+
 /** An open database, PostgreSQL or the embedded engine, with the same SQL on both. */
 export interface Db extends Queryable {
   readonly engine: Engine
@@ -46,6 +52,12 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>
   /** Runs `fn` on one dedicated connection, e.g. to hold a session-level advisory lock. */
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>
+  /**
+   * PostgreSQL only: a read-only transaction of its own connection, for an answer read in
+   * many queries (an export). The embedded engine has one connection, which a transaction
+   * held for as long as a client downloads would keep from every other request.
+   */
+  snapshot?(): Promise<Snapshot>
   /**
    * The data version (see `readDataVersion`): the same text exactly while no ingest has
    * committed, so answers can be tagged with it. Never older than the last commit that

@@ -5,7 +5,7 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { redact } from '../config.ts'
 import { sharedDataVersion } from './data-version.ts'
-import { StoreError, type Db, type QueryResult, type Session } from './db.ts'
+import { StoreError, type Db, type QueryResult, type Session, type Snapshot } from './db.ts'
 import { DatabaseUnavailableError } from './unavailable.ts'
 
 const { Pool, types } = pg
@@ -76,6 +76,13 @@ export const DEFAULT_TIMEOUTS: PostgresTimeouts = { statementTimeoutMs: 5_000, c
 const CLIENT_GRACE_MS = 1_000
 
 /**
+ * Longest a snapshot may wait between two reads before the server ends it: a client that
+ * stops reading an export must not keep a transaction open (and old row versions from
+ * being vacuumed) for as long as its connection stays up.
+ */
+const SNAPSHOT_IDLE_MS = 300_000
+
+/**
  * Opens a connection pool on `url` and checks that the server answers, so an unreachable
  * database is reported at start-up in one line rather than at the first request.
  */
@@ -135,6 +142,40 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
     }
   }
 
+  async function snapshot(): Promise<Snapshot> {
+    const client = await pool.connect().catch(rethrow)
+    const lost = new AbortController()
+    const onError = (err: Error) => lost.abort(translate(err))
+    client.on('error', onError)
+    let open = true
+    const release = (err?: Error) => {
+      if (!open) return
+      open = false
+      client.off('error', onError)
+      client.release(lost.signal.aborted ? lost.signal.reason as Error : err && isConnectionError(err) ? err : undefined)
+    }
+    try {
+      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = ${SNAPSHOT_IDLE_MS}`)
+    } catch (err) {
+      release(err as Error)
+      rethrow(err)
+    }
+    const reads = session(client, lost.signal)
+    return {
+      query: (sql, params) => reads.query(sql, params),
+      exec: (sql) => reads.exec(sql),
+      async close() {
+        if (!open) return
+        try {
+          await client.query('COMMIT')
+          release()
+        } catch (err) {
+          release(err as Error)
+        }
+      },
+    }
+  }
+
   // Sessions and transactions (the ETL's loads, migrations, the ETL lock) run statements
   // that take long on purpose (a COPY of a large object, a backfill, ANALYZE): they lift
   // the statement timeout meant for the API's reads, for the transaction or the session.
@@ -173,6 +214,7 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
         }
       })
     },
+    snapshot,
     async close() {
       await pool.end()
     },

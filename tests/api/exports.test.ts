@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
 import { CSV_COLUMNS, EVENT_CSV_COLUMNS } from '../../src/api/twap-json.ts'
-import type { Db } from '../../src/store/db.ts'
+import type { Db, Queryable } from '../../src/store/db.ts'
 import { EXPORT_CHUNK } from '../../src/api/export.ts'
 import { engine } from '../support/db.ts'
 import { WALLET, createTestApi, loadEvents, testConfig, twapEvent, twapLifecycle, twapsUrl, type TestApi } from '../support/api.ts'
@@ -144,11 +144,19 @@ describe(`CSV and NDJSON exports on ${engine}`, () => {
 
   it('cuts an export short, without crashing, when the database goes away mid-stream', async () => {
     // The first chunk is read with its fill totals, verdicts and the range's coverage; every later page query fails as a lost connection does.
+    // On PostgreSQL the export reads through a snapshot of its own, which fails alike.
     let queries = 0
     const db = api.store.db
+    const failingQuery = (inner: Queryable): Queryable['query'] => (sql, params) =>
+      (/twap_fill|twap_reconciliation|ingest_coverage|etl_s3_ingest_log/.test(sql) || queries++ === 0 ? inner.query(sql, params) : Promise.reject(new Error('Connection terminated unexpectedly')))
+    const snapshot = db.snapshot?.bind(db)
     const failing: Db = {
       ...db,
-      query: (sql, params) => (/twap_fill|twap_reconciliation|ingest_coverage|etl_s3_ingest_log/.test(sql) || queries++ === 0 ? db.query(sql, params) : Promise.reject(new Error('Connection terminated unexpectedly'))),
+      query: failingQuery(db),
+      snapshot: snapshot && (async () => {
+        const reads = await snapshot()
+        return { ...reads, query: failingQuery(reads) }
+      }),
     } as Db
     const app = await buildApp({ db: failing, config: testConfig() })
     try {
