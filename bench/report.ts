@@ -154,7 +154,7 @@ function speedNotes(r: BenchResults, ratioPrepared: number, embeddedRate: number
     notes.push(`- Typical query p99: each of the ${r.options.connections} connections sends its next request when its answer arrives, so the mean latency is connections ÷ rate (Little's law): ${r.options.connections} ÷ ${int(a.http.requestsPerSecond)} per s = ${ms(mean)}. A p99 of ${GOALS.queryP99Ms} ms needs a mean below it, so at least ${int(needed)} requests/s at ${r.options.connections} connections; the p99 follows the rate.`)
   }
   if (r.embedded && embeddedRate < GOALS.embeddedExportGain * EMBEDDED_EXPORT_BEFORE_MB_S) {
-    notes.push('- Embedded CSV export: PGlite is PostgreSQL compiled to WebAssembly and runs on the server\'s one JavaScript thread, so the queries of an export and its formatting take turns rather than overlapping as they do with a PostgreSQL server; the profile in README.md shows where the time goes.')
+    notes.push('- Embedded CSV export: PGlite is PostgreSQL compiled to WebAssembly and runs on the server\'s one JavaScript thread, so the export\'s reads of the database and its formatting take turns instead of overlapping as they do with a PostgreSQL server on another core. Most of that thread\'s time is PGlite reading table pages through the file system (a synchronous read per page that its 128 MB of buffers does not hold); README.md has the profile, and what a larger cache would buy at what memory.')
   }
   return notes.length ? '\nWhere a goal is missed:\n\n' + notes.join('\n') + '\n' : ''
 }
