@@ -10,7 +10,8 @@ import xxhash from 'xxhash-wasm'
  * (header, block sizes, checksums) is read here, a block at a time; each block is decoded by
  * `lz4-napi`'s block decoder (lz4_flex, prebuilt for every common platform, about three
  * times as fast as `lz4js` on node fills) and checked with `xxhash-wasm`. Memory stays at
- * one block (4 MiB at most) and the 64 KiB window linked blocks refer back into.
+ * a block in, a block out (4 MiB each at most) and the 64 KiB window linked blocks refer
+ * back into.
  */
 
 const FRAME_MAGIC = 0x184d2204
@@ -26,13 +27,18 @@ export class Lz4FrameError extends Error {
 
 const hasher = xxhash()
 
-/** Bytes arriving in chunks, read in pieces of the sizes the frame format asks for. */
+/**
+ * Bytes arriving in chunks, read in pieces of the sizes the frame format asks for. Each
+ * chunk is copied into one buffer of the queue's own, reused for the whole input, and
+ * let go at once: the chunks a file stream reads (1 MiB each) then die young, where
+ * holding them until their bytes were taken kept them alive long enough to reach V8's
+ * old generation, and with four large objects in flight hundreds of megabytes of them
+ * waited there for a full collection.
+ */
 class ByteQueue {
-  // A queue by index: `shift()` on an array of many small chunks is linear each time.
-  private chunks: Uint8Array[] = []
-  private first = 0
-  private head = 0
-  length = 0
+  private buf = Buffer.allocUnsafeSlow(1 << 20)
+  private start = 0
+  private end = 0
   /** Bytes consumed so far, for error messages. */
   offset = 0
 
@@ -42,14 +48,20 @@ class ByteQueue {
     this.source = source
   }
 
+  /** Bytes available. */
+  get length(): number {
+    return this.end - this.start
+  }
+
   /** True when `n` bytes are available; false when the input ended first. */
   async fill(n: number): Promise<boolean> {
     while (this.length < n) {
       const next = await this.source.next()
       if (next.done) return false
-      if (next.value.length === 0) continue
-      this.chunks.push(next.value)
-      this.length += next.value.length
+      const chunk = next.value
+      if (this.end + chunk.length > this.buf.length) this.makeRoom(chunk.length)
+      this.buf.set(chunk, this.end)
+      this.end += chunk.length
     }
     return true
   }
@@ -59,44 +71,31 @@ class ByteQueue {
     return !(await this.fill(1))
   }
 
-  /** The next `n` bytes (which `fill` made available), as one array: a view when they lie in one chunk. */
+  /** A copy of the next `n` bytes (which `fill` made available). */
   take(n: number): Uint8Array {
-    const first = this.chunks[this.first]!
-    if (first.length - this.head < n) return this.copy(n, new Uint8Array(n), 0)
-    const out = first.subarray(this.head, this.head + n)
-    this.head += n
-    if (this.head === first.length) this.next()
-    this.length -= n
-    this.offset += n
-    return out
+    return this.copy(n, new Uint8Array(n), 0)
   }
 
   /** Copies the next `n` bytes (which `fill` made available) into `out` at `at`; returns `out`. */
   copy(n: number, out: Uint8Array, at: number): Uint8Array {
-    let filled = 0
-    while (filled < n) {
-      const chunk = this.chunks[this.first]!
-      const part = Math.min(n - filled, chunk.length - this.head)
-      out.set(chunk.subarray(this.head, this.head + part), at + filled)
-      filled += part
-      this.head += part
-      if (this.head === chunk.length) this.next()
-    }
-    this.length -= n
+    out.set(this.buf.subarray(this.start, this.start + n), at)
+    this.start += n
     this.offset += n
     return out
   }
 
-  private next(): void {
-    this.head = 0
-    this.first++
-    if (this.first === this.chunks.length) {
-      this.chunks = []
-      this.first = 0
-    } else if (this.first >= 1024) {
-      this.chunks = this.chunks.slice(this.first)
-      this.first = 0
+  /** Moves the unread bytes to the front, growing the buffer when they and `incoming` more do not fit. */
+  private makeRoom(incoming: number): void {
+    const needed = this.length + incoming
+    if (needed > this.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(needed, this.buf.length * 2))
+      grown.set(this.buf.subarray(this.start, this.end))
+      this.buf = grown
+    } else {
+      this.buf.copyWithin(0, this.start, this.end)
     }
+    this.end -= this.start
+    this.start = 0
   }
 }
 
