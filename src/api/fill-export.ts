@@ -6,6 +6,7 @@ import { isoFromPg } from '../store/db.ts'
 import { formulaGuard } from './csv-safe.ts'
 import { slices } from './plugins/export-slots.ts'
 import { FILL_CSV_COLUMNS, toFill, toFillCsvRecord } from './fill-json.ts'
+import { RawTexts } from './raw-json.ts'
 
 /** Fills fetched per query while exporting. */
 const EXPORT_CHUNK = 5000
@@ -53,7 +54,10 @@ export async function openFillExport(db: Queryable, range: FillRange, after: Fil
     for await (const rows of all()) {
       for (const slice of slices(rows)) {
         if (format === 'csv') yield stringify(slice.map(toFillCsvRecord), { ...options, header })
-        else yield slice.map((row) => JSON.stringify(toFill(row)) + '\n').join('')
+        else {
+          const raws = new RawTexts()
+          yield raws.splice(slice.map((row) => JSON.stringify(toFill(row, raws)) + '\n').join(''))
+        }
         header = false
       }
     }

@@ -142,6 +142,32 @@ describe(`TWAP slice fills over the API, on ${engine}`, () => {
     expect(accept.body).toBe(csv.body)
   })
 
+  it('passes each stored fill on as the text the database holds, unless a number in it would not survive a double', async () => {
+    // A wallet whose fills hold only numbers a double keeps (a 16-digit tid below 2^53), and
+    // one fill with a tid past 2^53.
+    const wallet = '0x' + 'ef'.repeat(20)
+    const template = { ...firstSlice[1], twapId: 424_242n, time: T0 + 5000 }
+    const safe: Event[] = [0, 1, 2].map((i) => [wallet, { ...template, tid: 1_075_394_543_376_098n + BigInt(i), oid: 123_456_789n + BigInt(i), hash: '0x' + 'ab12cd34'.repeat(8) }])
+    const unsafe: Event = [wallet, { ...template, tid: BIG_TID - 1n, oid: 5n }]
+    await loadFills(api.store.db, [...safe, unsafe], 'test/safe-ids.lz4')
+    const { rows } = await api.store.db.query<{ tid: string; raw: string }>(
+      'SELECT tid::text AS tid, raw_payload::text AS raw FROM twap_fill WHERE wallet = $1 ORDER BY tid::numeric', [wallet])
+    expect(rows.map((r) => r.tid)).toEqual([...safe.map(([, f]) => String(f.tid)), String(BIG_TID - 1n)])
+    const page = await get(fillsUrl({ wallet, start: '2025-01-01', end: '2025-12-31' }))
+    const ndjson = await get(fillsUrl({ wallet, start: '2025-01-01', end: '2025-12-31', format: 'ndjson' }))
+    const twapFills = await get('/api/v1/twaps/424242/fills')
+    for (const res of [page, ndjson, twapFills]) {
+      expect(res.statusCode, res.body).toBe(200)
+      // PostgreSQL writes jsonb with a space after each colon, which JSON.stringify never does.
+      for (const { raw } of rows.slice(0, 3)) expect(res.body).toContain(raw)
+      expect(res.body).not.toContain(rows[3]!.raw)
+      expect(res.body).not.toMatch(/"\\u0000\d+"/)
+    }
+    const byTid = new Map(page.json<{ fills: FillJson[] }>().fills.map((f) => [f.tid, f.raw]))
+    expect(byTid.get(String(BIG_TID - 1n))).toMatchObject({ tid: String(BIG_TID - 1n), oid: 5 })
+    expect(byTid.get('1075394543376098')).toMatchObject({ tid: 1_075_394_543_376_098, oid: 123_456_789, hash: safe[0]![1].hash })
+  })
+
   it('adds each TWAP\'s fill totals to /api/v1/twaps in JSON, NDJSON and CSV when its fills are loaded', async () => {
     const range = { wallet: WALLET, start: '2025-10-01', end: '2025-11-01' }
     const totals = (await get(`/api/v1/twaps/${TWAP}/fills`)).json<{ totals: Record<string, unknown> }>().totals

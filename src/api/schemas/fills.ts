@@ -78,6 +78,7 @@ export const TwapFills = component('TwapFills', Type.Object({
   fills: Type.Array(Fill, { description: 'Every stored fill of the TWAP, oldest first.' }),
   totals: FillTotals,
 }, { description: 'Every fill of one TWAP, with their totals.' }))
+export type TwapFills = Static<typeof TwapFills>
 
 export const FillsPage = component('FillsPage', Type.Object({
   wallet: Type.String({ description: 'The wallet, lower-case.' }),
@@ -87,3 +88,4 @@ export const FillsPage = component('FillsPage', Type.Object({
   next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page.' })),
   coverage: RangeCoverage,
 }, { description: 'A page of a wallet\'s fills.' }))
+export type FillsPage = Static<typeof FillsPage>

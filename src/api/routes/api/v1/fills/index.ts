@@ -4,6 +4,7 @@ import { walletFills, type FillPosition, type FillRange } from '../../../../../s
 import { decodeCursor, encodeCursor } from '../../../../cursor.ts'
 import { fillPosition, openFillExport } from '../../../../fill-export.ts'
 import { toFill } from '../../../../fill-json.ts'
+import { RawTexts, sendJsonWithRaw } from '../../../../raw-json.ts'
 import { isTaxFormat, openTaxExport } from '../../../../tax/index.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '../../../../range.ts'
 import { InvalidParameters } from '../../../../plugins/errors.ts'
@@ -73,14 +74,16 @@ const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string
     const more = rows.length > limit
     if (more) rows.length = limit
     const last = rows[rows.length - 1]
-    return {
+    const raws = new RawTexts()
+    const page: FillsPage = {
       wallet: range.wallet,
       start: range.start,
       end: range.end,
-      fills: rows.map(toFill),
+      fills: rows.map((row) => toFill(row, raws)),
       next_cursor: more && last ? encodeFillCursor(fillPosition(last), range, await cursorKey()) : null,
       coverage,
     }
+    return sendJsonWithRaw(reply, page, raws)
   })
 }
 

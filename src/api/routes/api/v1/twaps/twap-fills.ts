@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Db } from '../../../../../store/db.ts'
 import { fillTotals, NO_FILLS, twapFills, twapKnown } from '../../../../../store/fill-queries.ts'
 import { toFill } from '../../../../fill-json.ts'
+import { RawTexts, sendJsonWithRaw } from '../../../../raw-json.ts'
 import { sendProblem } from '../../../../plugins/errors.ts'
 import { TwapFills } from '../../../../schemas/fills.ts'
 import { problemResponses } from '../../../../schemas/problem.ts'
@@ -25,7 +26,9 @@ const twapFillsRoute: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }
     const { twap_id: twapId } = request.params
     const [rows, totals] = await Promise.all([twapFills(db, twapId), fillTotals(db, [twapId])])
     if (rows.length === 0 && !(await twapKnown(db, twapId))) return sendProblem(reply, 404, { detail: `No TWAP with id ${twapId}.` })
-    return { twap_id: twapId, fills: rows.map(toFill), totals: totals.get(twapId) ?? NO_FILLS }
+    const raws = new RawTexts()
+    const answer: TwapFills = { twap_id: twapId, fills: rows.map((row) => toFill(row, raws)), totals: totals.get(twapId) ?? NO_FILLS }
+    return sendJsonWithRaw(reply, answer, raws)
   })
 }
 
