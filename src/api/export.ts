@@ -36,7 +36,7 @@ export async function openExport(db: Db, range: TwapRange, after: PagePosition |
  * first read throws here). A stream destroyed before it began to read never stops the
  * chunks itself; this does when the stream closes, so a snapshot is never left open.
  */
-async function streamOf<T>(chunks: AsyncGenerator<T>, write: (chunks: AsyncIterable<T>) => Readable): Promise<Readable> {
+export async function streamOf<T>(chunks: AsyncGenerator<T>, write: (chunks: AsyncIterable<T>) => Readable): Promise<Readable> {
   const first = await chunks.next()
   async function* all() {
     if (first.done) return

@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
-import { isoFromPg, type Queryable } from '../../store/db.ts'
+import { isoFromPg, type Db, type Queryable } from '../../store/db.ts'
+import { twapExportChunks } from '../../store/export-queries.ts'
 import type { FillRange } from '../../store/fill-queries.ts'
 import { taxFills } from '../../store/tax-queries.ts'
-import { positionOf, twapPage, type TwapRange, type TwapSummaryRow } from '../../store/twap-queries.ts'
+import type { TwapRange, TwapSummaryRow } from '../../store/twap-queries.ts'
 import { formulaGuard } from '../csv-safe.ts'
+import { streamOf } from '../export.ts'
 import { slices } from '../plugins/export-slots.ts'
 import type { TaxFormatName } from '../schemas/twaps.ts'
 import { awakenPerps, awakenSpot } from './awaken.ts'
@@ -38,8 +40,7 @@ async function taxStream<R>(name: TaxFormatName, first: Promise<R[]>, next: (las
       const last = rows[rows.length - 1]
       const following = rows.length === CHUNK && last !== undefined ? next(last) : null
       following?.catch(() => {})
-      const records = rows.map(toRow).filter((row): row is TaxRow => row !== null && format.includes(row)).map(format.record)
-      for (const slice of slices(records)) yield stringify(slice, options)
+      for (const slice of slices(taxRecords(format, rows, toRow))) yield stringify(slice, options)
       if (!following) return
       rows = await following
     }
@@ -67,7 +68,24 @@ function twapAsTrade(row: TwapSummaryRow): TaxRow | null {
   }
 }
 
-/** The TWAPs of `range` in a tax format, newest first, one trade per TWAP (see `twapAsTrade`). */
-export function openTwapTaxExport(db: Queryable, range: TwapRange, name: TaxFormatName, csvSafe = false): Promise<Readable> {
-  return taxStream(name, twapPage(db, range, null, CHUNK, false), (last) => twapPage(db, range, positionOf(last), CHUNK, false), twapAsTrade, csvSafe)
+/**
+ * The TWAPs of `range` in a tax format, newest first, one trade per TWAP (see `twapAsTrade`),
+ * read as the TWAP exports are: from one snapshot on PostgreSQL (see `twapExportChunks`).
+ */
+export function openTwapTaxExport(db: Db, range: TwapRange, name: TaxFormatName, csvSafe = false): Promise<Readable> {
+  const format = TAX_FORMATS[name]
+  const options = { columns: [...format.columns], cast: formulaGuard(csvSafe) }
+  const chunks = twapExportChunks(db, range, null, false, CHUNK, async (_reads, rows) => taxRecords(format, rows, twapAsTrade))
+  return streamOf(chunks, (records) => Readable.from(taxText(records, options), { objectMode: false }))
+}
+
+/** `rows` as records of `format`: those it takes, each made a `TaxRow` by `toRow`. */
+function taxRecords<R>(format: TaxFormat, rows: readonly R[], toRow: (row: R) => TaxRow | null): Record<string, string>[] {
+  return rows.map(toRow).filter((row): row is TaxRow => row !== null && format.includes(row)).map(format.record)
+}
+
+/** A header row, then each chunk's records, a slice of a few hundred lines at a time. */
+async function* taxText(chunks: AsyncIterable<Record<string, string>[]>, options: Parameters<typeof stringify>[1]): AsyncGenerator<string> {
+  yield stringify([], { ...options, header: true })
+  for await (const records of chunks) for (const slice of slices(records)) yield stringify(slice, options)
 }
