@@ -118,54 +118,61 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
   }
 
   /**
-   * Runs `fn` on a client of its own. pg's pool listens for errors only on idle clients: a
-   * checked-out one whose server goes away between two queries (terminated, shut down)
+   * A client of its own, until `release`. pg's pool listens for errors only on idle clients:
+   * a checked-out one whose server goes away between two queries (terminated, shut down)
    * emits 'error' with nobody listening, which ends the process. So the client is listened
-   * to for as long as it is out, its loss aborts the session's `lost` signal (the ETL lock
-   * stops its run on it), and a lost or failed connection is destroyed, not reused.
+   * to for as long as it is out, its loss aborts `lost` (the ETL lock stops its run on it),
+   * and a lost connection, or one that failed with `err`, is destroyed, not reused.
    */
-  async function withClient<T>(fn: (client: pg.PoolClient, lost: AbortSignal) => Promise<T>): Promise<T> {
+  async function checkOut(): Promise<{ client: pg.PoolClient; lost: AbortSignal; release(err?: Error): void }> {
     const client = await pool.connect().catch(rethrow)
     const lost = new AbortController()
     const onError = (err: Error) => lost.abort(translate(err))
     client.on('error', onError)
+    let out = true
+    return {
+      client,
+      lost: lost.signal,
+      release(err) {
+        if (!out) return
+        out = false
+        client.off('error', onError)
+        client.release(lost.signal.aborted ? lost.signal.reason as Error : err && isConnectionError(err) ? err : undefined)
+      },
+    }
+  }
+
+  /** Runs `fn` on a client of its own (see `checkOut`). */
+  async function withClient<T>(fn: (client: pg.PoolClient, lost: AbortSignal) => Promise<T>): Promise<T> {
+    const { client, lost, release } = await checkOut()
     let broken: Error | undefined
     try {
-      return await fn(client, lost.signal)
+      return await fn(client, lost)
     } catch (err) {
       broken = err as Error
       throw err
     } finally {
-      client.off('error', onError)
-      const reason = lost.signal.aborted ? lost.signal.reason as Error : broken && isConnectionError(broken) ? broken : undefined
-      client.release(reason)
+      release(broken)
     }
   }
 
+  /** A read-only REPEATABLE READ transaction on a client of its own (see `Db.snapshot`). */
   async function snapshot(): Promise<Snapshot> {
-    const client = await pool.connect().catch(rethrow)
-    const lost = new AbortController()
-    const onError = (err: Error) => lost.abort(translate(err))
-    client.on('error', onError)
-    let open = true
-    const release = (err?: Error) => {
-      if (!open) return
-      open = false
-      client.off('error', onError)
-      client.release(lost.signal.aborted ? lost.signal.reason as Error : err && isConnectionError(err) ? err : undefined)
-    }
+    const { client, lost, release } = await checkOut()
     try {
       await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = ${SNAPSHOT_IDLE_MS}`)
     } catch (err) {
       release(err as Error)
       rethrow(err)
     }
-    const reads = session(client, lost.signal)
+    const reads = session(client, lost)
+    let open = true
     return {
       query: (sql, params) => reads.query(sql, params),
       exec: (sql) => reads.exec(sql),
       async close() {
         if (!open) return
+        open = false
         try {
           await client.query('COMMIT')
           release()
