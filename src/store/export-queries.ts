@@ -32,6 +32,13 @@ export async function twapPageCompact(db: Queryable, range: TwapRange, after: Pa
   })
 }
 
+/** A chunk as `prepare` made it, with where the next one starts (null after the last). */
+interface Prepared<T> {
+  more: PagePosition | null
+  empty: boolean
+  chunk: T
+}
+
 /**
  * The TWAPs of `range` after `after`, newest first, as chunks of `size` rows, each made
  * ready by `prepare` (which reads what goes with the rows through the `db` it is given):
@@ -45,13 +52,6 @@ export async function twapPageCompact(db: Queryable, range: TwapRange, after: Pa
  * show. The snapshot ends when the chunks do, or when the caller stops early (`return`).
  * The embedded engine, which has no snapshot to offer, reads each chunk as the data is then.
  */
-/** A chunk as `prepare` made it, with where the next one starts (null after the last). */
-interface Prepared<T> {
-  more: PagePosition | null
-  empty: boolean
-  chunk: T
-}
-
 export async function* twapExportChunks<T>(
   db: Queryable & Partial<Pick<Db, 'engine' | 'snapshot'>>,
   range: TwapRange,
