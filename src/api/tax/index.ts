@@ -24,33 +24,42 @@ export function isTaxFormat(format: string): format is TaxFormatName {
 const CHUNK = 5000
 
 /**
- * `rows` in `format`, streamed: a header row, then one line per row the format takes. The
- * rows come in keyset chunks (`next` fetches the one after a chunk, null after the last),
- * the next asked for while this one is written, so a whole tax year holds two chunks in
- * memory. The first chunk is read before this returns, so an outage is a 503, not a 200
- * cut short.
+ * The rows of `chunks` in `format`, streamed: a header row, then one line per row the format
+ * takes (`toRow`), a slice of a few hundred lines at a time. The first chunk is read before
+ * this returns, so an outage is a 503, not a 200 cut short.
  */
-async function taxStream<R>(name: TaxFormatName, first: Promise<R[]>, next: (last: R) => Promise<R[]>, toRow: (row: R) => TaxRow | null, csvSafe: boolean): Promise<Readable> {
+function taxStream<R>(name: TaxFormatName, chunks: AsyncGenerator<R[]>, toRow: (row: R) => TaxRow | null, csvSafe: boolean): Promise<Readable> {
   const format = TAX_FORMATS[name]
   const options = { columns: [...format.columns], cast: formulaGuard(csvSafe) }
-  let rows = await first
-  async function* text() {
+  async function* text(rows: AsyncIterable<R[]>) {
     yield stringify([], { ...options, header: true })
-    for (;;) {
-      const last = rows[rows.length - 1]
-      const following = rows.length === CHUNK && last !== undefined ? next(last) : null
-      following?.catch(() => {})
-      for (const slice of slices(taxRecords(format, rows, toRow))) yield stringify(slice, options)
-      if (!following) return
-      rows = await following
+    for await (const chunk of rows) {
+      const records = chunk.map(toRow).filter((row): row is TaxRow => row !== null && format.includes(row)).map(format.record)
+      for (const slice of slices(records)) yield stringify(slice, options)
     }
   }
-  return Readable.from(text(), { objectMode: false })
+  return streamOf(chunks, (rows) => Readable.from(text(rows), { objectMode: false }))
+}
+
+/**
+ * Rows in keyset chunks of `CHUNK`: `first`, then `next` after the last row of each full
+ * chunk, asked for while this one is written, so a whole tax year holds two chunks.
+ */
+async function* keysetChunks<R>(first: Promise<R[]>, next: (last: R) => Promise<R[]>): AsyncGenerator<R[]> {
+  let following: Promise<R[]> | null = first
+  while (following) {
+    const rows: R[] = await following
+    const last = rows[rows.length - 1]
+    following = rows.length === CHUNK && last !== undefined ? next(last) : null
+    following?.catch(() => {})
+    if (rows.length > 0) yield rows
+  }
 }
 
 /** The fills of `range` in a tax format, newest first, one line per fill. */
 export function openTaxExport(db: Queryable, range: FillRange, name: TaxFormatName, csvSafe = false): Promise<Readable> {
-  return taxStream(name, taxFills(db, range, null, CHUNK), (last) => taxFills(db, range, { time: isoFromPg(last.time)!, id: last.id }, CHUNK), (row) => row, csvSafe)
+  const chunks = keysetChunks(taxFills(db, range, null, CHUNK), (last) => taxFills(db, range, { time: isoFromPg(last.time)!, id: last.id }, CHUNK))
+  return taxStream(name, chunks, (row) => row, csvSafe)
 }
 
 /**
@@ -73,19 +82,5 @@ function twapAsTrade(row: TwapSummaryRow): TaxRow | null {
  * read as the TWAP exports are: from one snapshot on PostgreSQL (see `twapExportChunks`).
  */
 export function openTwapTaxExport(db: Db, range: TwapRange, name: TaxFormatName, csvSafe = false): Promise<Readable> {
-  const format = TAX_FORMATS[name]
-  const options = { columns: [...format.columns], cast: formulaGuard(csvSafe) }
-  const chunks = twapExportChunks(db, range, null, false, CHUNK, async (_reads, rows) => taxRecords(format, rows, twapAsTrade))
-  return streamOf(chunks, (records) => Readable.from(taxText(records, options), { objectMode: false }))
-}
-
-/** `rows` as records of `format`: those it takes, each made a `TaxRow` by `toRow`. */
-function taxRecords<R>(format: TaxFormat, rows: readonly R[], toRow: (row: R) => TaxRow | null): Record<string, string>[] {
-  return rows.map(toRow).filter((row): row is TaxRow => row !== null && format.includes(row)).map(format.record)
-}
-
-/** A header row, then each chunk's records, a slice of a few hundred lines at a time. */
-async function* taxText(chunks: AsyncIterable<Record<string, string>[]>, options: Parameters<typeof stringify>[1]): AsyncGenerator<string> {
-  yield stringify([], { ...options, header: true })
-  for await (const records of chunks) for (const slice of slices(records)) yield stringify(slice, options)
+  return taxStream(name, twapExportChunks(db, range, null, false, CHUNK, async (_reads, rows) => rows), twapAsTrade, csvSafe)
 }
