@@ -76,6 +76,12 @@ class ByteQueue {
     return this.copy(n, new Uint8Array(n), 0)
   }
 
+  /** Passes over the next `n` bytes (which `fill` made available). */
+  skip(n: number): void {
+    this.start += n
+    this.offset += n
+  }
+
   /** Copies the next `n` bytes (which `fill` made available) into `out` at `at`; returns `out`. */
   copy(n: number, out: Uint8Array, at: number): Uint8Array {
     out.set(this.buf.subarray(this.start, this.start + n), at)
@@ -112,8 +118,11 @@ function u32(bytes: Uint8Array, at = 0): number {
 export async function* decompressLz4(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const { h32Raw, create32 } = await hasher
   const bytes = new ByteQueue(input[Symbol.asyncIterator]())
-  const need = async (n: number, what: string, into?: Uint8Array) => {
+  const available = async (n: number, what: string) => {
     if (!(await bytes.fill(n))) throw new Lz4FrameError(`truncated LZ4 frame: the input ends inside the ${what} at byte ${bytes.offset + bytes.length}`)
+  }
+  const need = async (n: number, what: string, into?: Uint8Array) => {
+    await available(n, what)
     return into ? bytes.copy(n, into, 4).subarray(4, 4 + n) : bytes.take(n)
   }
   if (await bytes.ended()) throw new Lz4FrameError('not an LZ4 frame: the input is empty')
@@ -126,7 +135,8 @@ export async function* decompressLz4(input: AsyncIterable<Uint8Array>): AsyncGen
       const size = u32(await need(4, 'skippable frame size'))
       for (let left = size; left > 0;) {
         const n = Math.min(left, 1 << 20)
-        await need(n, 'skippable frame')
+        await available(n, 'skippable frame')
+        bytes.skip(n)
         left -= n
       }
       continue
