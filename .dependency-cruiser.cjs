@@ -1,7 +1,8 @@
 /**
  * The layering the code keeps, checked in CI: each layer imports only the layers below it.
  *   source (S3, local files) ← decode (bytes → rows) ← store (SQL) ← etl, api ← commands
- * `config`, `log`, `metrics`, `package` and `sample` sit beside them and import no layer.
+ * `config`, `log`, `metrics`, `package` and `sample` sit beside them and import no layer
+ * (but the sample, which reads the statuses table).
  */
 const LAYERS_ABOVE = {
   source: ['decode', 'store', 'etl', 'api', 'commands'],
@@ -10,6 +11,9 @@ const LAYERS_ABOVE = {
   etl: ['api', 'commands'],
   api: ['etl', 'commands'],
 }
+
+/** The sample writes its parquet file by the statuses table, the one module of a layer it reads. */
+const SAMPLE_READS = '^src/decode/event\\.ts$'
 
 /** The modules of the command layer: the CLI and what it starts. */
 const COMMANDS = '^src/(cli|serve|commands/)'
@@ -36,7 +40,7 @@ module.exports = {
       severity: 'error',
       comment: 'config, log, metrics, package and sample are used by every layer, so they import none.',
       from: { path: '^src/(config|log|metrics|package|sample)\\.ts$' },
-      to: { path: ['^src/(source|decode|store|etl|api|commands)/', COMMANDS] },
+      to: { path: ['^src/(source|decode|store|etl|api|commands)/', COMMANDS], pathNot: SAMPLE_READS },
     },
     {
       name: 'src-not-tests',

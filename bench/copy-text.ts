@@ -9,22 +9,22 @@ import { rename, stat } from 'node:fs/promises'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { decodeParquet, openParquetFile } from '../src/decode/parquet.ts'
-import { toCopyText } from '../src/store/load.ts'
+import { createHash } from 'node:crypto'
+import { COPY_COLUMNS, toCopyText } from '../src/store/load.ts'
 import type { Dataset } from './dataset.ts'
 
-/** The columns `toCopyText` writes, in its order (those of `store/load.ts`). */
-export const COPY_COLUMNS = [
-  'twap_id', 'wallet', 'ts', 'asset', 'side', 'size_requested', 'size_executed', 'notional_executed',
-  'status', 'duration_minutes', 'placed_at', 'reduce_only', 'randomize', 's3_object_key', 'raw_payload',
-] as const
+/** The columns `toCopyText` writes, in its order. */
+export { COPY_COLUMNS } from '../src/store/load.ts'
 
 /**
- * Writes `copy.txt` beside the data set (once: it is kept with the cached files) and
+ * Writes `copy-<columns>.txt` beside the data set (once: it is kept with the cached files,
+ * named by the column order so that a change of the statuses table writes it again) and
  * returns its path and size. Each file's rows carry the object key the ETL gives a local
  * file, `local:<absolute path>`.
  */
 export async function ensureCopyText(dataset: Dataset): Promise<{ path: string; bytes: number }> {
-  const path = join(dataset.dir, 'copy.txt')
+  const columns = createHash('sha256').update(COPY_COLUMNS.join(',')).digest('hex').slice(0, 8)
+  const path = join(dataset.dir, `copy-${columns}.txt`)
   if (!existsSync(path)) {
     const partial = `${path}.partial`
     const out = createWriteStream(partial)

@@ -1,5 +1,6 @@
 import { compress } from 'lz4js'
 import { parquetWriteBuffer } from 'hyparquet-writer'
+import { STATUS_FIELDS } from './decode/event.ts'
 
 /** Wallets of the sample: the first is the one the README's examples query. */
 export const SAMPLE_WALLETS = [
@@ -98,19 +99,14 @@ function isoNoZone(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '') + String(ms % 997).padStart(3, '0') + '123'
 }
 
-/** The sample as a snappy-compressed parquet file, as `hl-twap sample` writes it. */
+/**
+ * The sample as a snappy-compressed parquet file, as `hl-twap sample` writes it: a column
+ * for each field of the statuses table, null where the sample has no value for it.
+ */
 export function sampleParquet(): ArrayBuffer {
-  const rows = sampleRows()
-  const column = <K extends keyof SampleRow>(name: K, type: 'STRING' | 'INT64' | 'INT32' | 'BOOLEAN') => ({
-    name, type, data: rows.map((r) => r[name]), nullable: false,
-  })
+  const rows = sampleRows() as unknown as Record<string, unknown>[]
   return parquetWriteBuffer({
-    columnData: [
-      column('time', 'STRING'), column('twap_id', 'INT64'), column('state_coin', 'STRING'), column('state_user', 'STRING'),
-      column('state_side', 'STRING'), column('state_sz', 'STRING'), column('state_executedSz', 'STRING'),
-      column('state_executedNtl', 'STRING'), column('state_minutes', 'INT32'), column('state_reduceOnly', 'BOOLEAN'),
-      column('state_randomize', 'BOOLEAN'), column('state_timestamp', 'INT64'), column('status', 'STRING'),
-    ],
+    columnData: STATUS_FIELDS.map((f) => ({ name: f.source, type: f.parquet, data: rows.map((r) => r[f.source] ?? null) })),
   })
 }
 

@@ -1,9 +1,12 @@
-import { isoFromPg, type Queryable } from '../store/db.ts'
+import type { Queryable } from '../store/db.ts'
 import { twapSettlement, type FillTotals } from '../store/fill-queries.ts'
 import { feesCell } from './fill-json.ts'
 import type { RawTexts } from './raw-json.ts'
 import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
 import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
+import {
+  csvCells, EVENT_CSV_FIELDS, EVENT_CSV_STATUS_COLUMNS, EVENT_FIELDS, HISTORY_TWAP_FIELDS, showFields, TWAP_CSV_COLUMNS, TWAP_CSV_FIELDS, TWAP_FIELDS,
+} from './status-fields.ts'
 
 type TwapEvent = NonNullable<Twap['events']>[number]
 
@@ -30,35 +33,22 @@ export async function toTwaps(db: Queryable, range: TwapRange, rows: readonly Tw
 
 /** A TWAP from its summary row and, when given, its events in the range. */
 function toTwap(row: TwapSummaryRow, raws: RawTexts, events?: readonly TwapEventRow[]): Twap {
-  const twap: Twap = {
-    twap_id: row.twap_id,
-    asset: row.asset,
-    side: row.side,
-    status: row.status,
-    duration_minutes: row.duration_minutes,
-    latest_ts: isoFromPg(row.ts),
-    executed: { size: row.size_executed, notional: row.notional_executed },
-    requested_size: row.size_requested,
-    avg_price: row.avg_price,
-    created_at: isoFromPg(row.placed_at),
-    reduce_only: row.reduce_only,
-    randomize: row.randomize,
-    raw: raws.hold(row.raw_payload),
-    reconciled: null,
-  }
+  const twap: Record<string, unknown> = {}
+  showFields(twap, TWAP_FIELDS, row)
+  twap.avg_price = row.avg_price
+  twap.raw = raws.hold(row.raw_payload)
+  twap.reconciled = null
   if (events) twap.events = events.map((event) => toEvent(event, raws))
-  return twap
+  return twap as Twap
 }
 
 function toEvent(row: TwapEventRow, raws: RawTexts): TwapEvent {
-  // Field by field, so that a history row (a superset) gives the same event.
-  return {
-    ts: isoFromPg(row.ts),
-    status: row.status,
-    executed: { size: row.size_executed, notional: row.notional_executed },
-    avg_price: row.avg_price,
-    raw: raws.hold(row.raw_payload),
-  }
+  // By the event's fields alone, so that a history row (a superset) gives the same event.
+  const event: Record<string, unknown> = {}
+  showFields(event, EVENT_FIELDS, row)
+  event.avg_price = row.avg_price
+  event.raw = raws.hold(row.raw_payload)
+  return event as TwapEvent
 }
 
 /** Events grouped by TWAP id, each group keeping the query's order (oldest first). */
@@ -74,24 +64,15 @@ function groupEvents(rows: readonly TwapEventRow[]): Map<string, TwapEventRow[]>
 
 /** One event of a TWAP's history: the event as in a TWAP's `events`, then its TWAP's fields. */
 export function toHistoryRow(row: HistoryRowFromDb, raws: RawTexts): TwapHistoryRow {
-  return {
-    ...toEvent(row, raws),
-    wallet: row.wallet,
-    asset: row.asset,
-    side: row.side,
-    duration_minutes: row.duration_minutes,
-    requested_size: row.size_requested,
-    created_at: isoFromPg(row.placed_at),
-    reduce_only: row.reduce_only,
-    randomize: row.randomize,
-    s3_object_key: row.s3_object_key,
-  }
+  const history: Record<string, unknown> = toEvent(row, raws)
+  showFields(history, HISTORY_TWAP_FIELDS, row)
+  history.s3_object_key = row.s3_object_key
+  return history as TwapHistoryRow
 }
 
-/** The CSV export's columns, in order: one line per TWAP. */
+/** The CSV export's columns, in order: one line per TWAP, its status fields and then its fills'. */
 export const CSV_COLUMNS = [
-  'twap_id', 'wallet', 'asset', 'side', 'status', 'created_at', 'latest_ts', 'duration_minutes',
-  'requested_size', 'executed_size', 'executed_notional', 'avg_price', 'reduce_only', 'randomize',
+  ...TWAP_CSV_COLUMNS,
   'fills_count', 'fills_size', 'fills_notional', 'fills_avg_price', 'fills_fees', 'fills_builder_fee', 'fills_closed_pnl',
   'reconciled',
 ] as const
@@ -104,20 +85,9 @@ export type CsvRecord = Record<(typeof CSV_COLUMNS)[number], string | number | b
  */
 export function toCsvRecord(wallet: string, row: TwapSummaryRow, fills?: FillTotals, reconciled: boolean | null = null): CsvRecord {
   return {
-    twap_id: row.twap_id,
+    ...csvCells(TWAP_CSV_FIELDS, row),
     wallet,
-    asset: row.asset,
-    side: row.side,
-    status: row.status,
-    created_at: isoFromPg(row.placed_at),
-    latest_ts: isoFromPg(row.ts),
-    duration_minutes: row.duration_minutes,
-    requested_size: row.size_requested,
-    executed_size: row.size_executed,
-    executed_notional: row.notional_executed,
     avg_price: row.avg_price,
-    reduce_only: row.reduce_only,
-    randomize: row.randomize,
     fills_count: fills?.count ?? null,
     fills_size: fills?.size ?? null,
     fills_notional: fills?.notional ?? null,
@@ -126,38 +96,21 @@ export function toCsvRecord(wallet: string, row: TwapSummaryRow, fills?: FillTot
     fills_builder_fee: fills?.builder_fee ?? null,
     fills_closed_pnl: fills?.closed_pnl ?? null,
     reconciled,
-  }
+  } as CsvRecord
 }
 
 /**
  * The columns of the CSV export with `latest_per_twap=false`, in order: one line per event,
  * its TWAP's columns repeated on each, then the event's own.
  */
-export const EVENT_CSV_COLUMNS = [
-  'twap_id', 'wallet', 'asset', 'side', 'created_at', 'duration_minutes', 'requested_size', 'reduce_only', 'randomize',
-  'ts', 'status', 'executed_size', 'executed_notional', 'avg_price',
-] as const
+export const EVENT_CSV_COLUMNS = EVENT_CSV_STATUS_COLUMNS
 
-export type EventCsvRecord = Record<(typeof EVENT_CSV_COLUMNS)[number], string | number | boolean | null>
+export type EventCsvRecord = Record<string, string | number | boolean | null>
 
 /** The events of `row` (oldest first) as CSV records of `wallet`'s export, one per event. */
 export function toEventCsvRecords(wallet: string, row: TwapSummaryRow, events: readonly TwapEventRow[]): EventCsvRecord[] {
-  return events.map((event) => ({
-    twap_id: row.twap_id,
-    wallet,
-    asset: row.asset,
-    side: row.side,
-    created_at: isoFromPg(row.placed_at),
-    duration_minutes: row.duration_minutes,
-    requested_size: row.size_requested,
-    reduce_only: row.reduce_only,
-    randomize: row.randomize,
-    ts: isoFromPg(event.ts),
-    status: event.status,
-    executed_size: event.size_executed,
-    executed_notional: event.notional_executed,
-    avg_price: event.avg_price,
-  }))
+  const twap = { ...row, wallet }
+  return events.map((event) => ({ ...csvCells(EVENT_CSV_FIELDS, { ...twap, ...event }), avg_price: event.avg_price }) as EventCsvRecord)
 }
 
 /** The events in `range` of the TWAPs of `rows` (one query), by TWAP id, oldest first. */

@@ -1,18 +1,17 @@
 /**
  * Parquet file → TWAP events. Reads one row group at a time, column by column, and turns
  * each source row into a `TwapEvent` (or a `RejectedRow` saying why it cannot be one).
- * Column mapping is the README's; the encodings are every one the Artemis files use.
+ * The columns read are the statuses table's (`event.ts`); the encodings are every one the
+ * Artemis files use.
  */
 
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet'
 import type { AsyncBuffer, ColumnData, Compressors, DecodedArray, FileMetaData, ParquetParsers, SchemaElement } from 'hyparquet'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { compressors as hyparquetCompressors } from 'hyparquet-compressors'
-import type { RejectedRow, TwapEvent } from './event.ts'
+import { readerOf, STATUS_FIELDS, type RejectedRow, type StatusField, type TwapEvent } from './event.ts'
 import { normalizeTime, ParquetTimestamp } from './time.ts'
-import {
-  boolean, decimalFromUnscaled, decimalText, int32, integerText, jsonString, jsonValue, memoizeStrings, statusText, text, wallet,
-} from './values.ts'
+import { decimalFromUnscaled, integerText, jsonString, jsonValue, memoizeStrings } from './values.ts'
 
 export type { AsyncBuffer }
 
@@ -281,30 +280,22 @@ async function readRowGroup(
   return columns
 }
 
-/** The source column of each field an event is built from (see the README's column mapping). */
-const SOURCE_COLUMNS = {
-  twapId: 'twap_id',
-  user: 'state_user',
-  time: 'time',
-  placed: 'state_timestamp',
-  coin: 'state_coin',
-  side: 'state_side',
-  sz: 'state_sz',
-  executedSz: 'state_executedSz',
-  executedNtl: 'state_executedNtl',
-  status: 'status',
-  minutes: 'state_minutes',
-  reduceOnly: 'state_reduceOnly',
-  randomize: 'state_randomize',
-} as const
+/** The file's name of each field's source column (`undefined` when absent), by event key. */
+type Fields = Record<StatusField['key'], string | undefined>
 
-/** The file's name for each source field (`undefined` when absent). */
-type Fields = Record<keyof typeof SOURCE_COLUMNS, string | undefined>
+const TWAP_ID = STATUS_FIELDS[0]
+const USER = STATUS_FIELDS[1]
+const TIME = fieldOf('ts')
+const PLACED = fieldOf('placedAt')
+
+function fieldOf<K extends StatusField['key']>(key: K): Extract<StatusField, { key: K }> {
+  return STATUS_FIELDS.find((f) => f.key === key) as Extract<StatusField, { key: K }>
+}
 
 /**
- * Finds each mapped column by its exact name, else case-insensitively (lake catalogs
- * often lower-case names: `state_executedsz`). Throws `SchemaError` naming every missing
- * required column.
+ * Finds each field's source column by its exact name, else case-insensitively (lake
+ * catalogs often lower-case names: `state_executedsz`). Throws `SchemaError` naming every
+ * missing required column; an event's time may come from its placement time instead.
  */
 function resolveColumns(names: string[]): Fields {
   const find = (wanted: string): string | undefined => {
@@ -312,18 +303,19 @@ function resolveColumns(names: string[]): Fields {
     const lower = wanted.toLowerCase()
     return names.find((name) => name.toLowerCase() === lower)
   }
-  const fields = Object.fromEntries(
-    Object.entries(SOURCE_COLUMNS).map(([field, wanted]) => [field, find(wanted)]),
-  ) as Fields
+  const fields = Object.fromEntries(STATUS_FIELDS.map((f) => [f.key, find(f.source)])) as Fields
   const missing: string[] = []
-  if (fields.twapId === undefined) missing.push(SOURCE_COLUMNS.twapId)
-  if (fields.user === undefined) missing.push(SOURCE_COLUMNS.user)
-  if (fields.time === undefined && fields.placed === undefined) missing.push(`${SOURCE_COLUMNS.time} or ${SOURCE_COLUMNS.placed}`)
+  if (fields.twapId === undefined) missing.push(TWAP_ID.source)
+  if (fields.wallet === undefined) missing.push(USER.source)
+  if (fields.ts === undefined && fields.placedAt === undefined) missing.push(`${TIME.source} or ${PLACED.source}`)
   if (missing.length > 0) throw new SchemaError(missing, names)
   return fields
 }
 
 type Column = ArrayLike<unknown> | undefined
+
+/** The fields read the same way on every row: all but the id, the wallet and the two times. */
+const PLAIN_FIELDS = STATUS_FIELDS.filter((f) => f !== TWAP_ID && f !== USER && f !== TIME && f !== PLACED)
 
 /**
  * A function decoding rows [from, to) of one row group into `batch`. Columns are looked
@@ -338,24 +330,19 @@ function rowDecoder(
   const column = (name: string | undefined): Column =>
     name === undefined ? undefined : (columns.get(name) as ArrayLike<unknown> | undefined)
   const twapIds = column(fields.twapId)
-  const users = column(fields.user)
-  const times = column(fields.time)
-  const placedTimes = column(fields.placed)
-  const coins = column(fields.coin)
-  const sides = column(fields.side)
-  const sizes = column(fields.sz)
-  const executedSizes = column(fields.executedSz)
-  const executedNotionals = column(fields.executedNtl)
-  const statuses = column(fields.status)
-  const minutes = column(fields.minutes)
-  const reduceOnlys = column(fields.reduceOnly)
-  const randomizes = column(fields.randomize)
+  const users = column(fields.wallet)
+  const times = column(fields.ts)
+  const placedTimes = column(fields.placedAt)
+  const toWallet = readerOf('wallet')
+  const plainKeys = PLAIN_FIELDS.map((f) => f.key)
+  const plainColumns = PLAIN_FIELDS.map((f) => column(fields[f.key]))
+  const plainReaders = PLAIN_FIELDS.map((f) => readerOf(f.kind))
+  const plainCount = PLAIN_FIELDS.length
 
   // Raw JSON pieces: `{"a":` then `,"b":` …, each followed by its cell, then `}`.
   const rawKeys = names.map((name, k) => (k === 0 ? '{' : ',') + jsonString(name) + ':')
   const rawColumns = names.map((name) => column(name))
   const rawCells = names.map(() => memoizeStrings(jsonValue))
-  const toWallet = memoizeStrings(wallet)
   const rawCount = names.length
   // Joined rather than appended: `+=` leaves a rope of one node per piece alive in every
   // event, which more than doubles the memory a batch holds and the time GC spends on it.
@@ -369,15 +356,15 @@ function rowDecoder(
       const twapValue = twapIds?.[i]
       const twapId = integerText(twapValue)
       if (twapId === null) {
-        rejected.push({ row: groupStart + i, reason: isAbsent(twapValue) ? 'missing twap_id' : `invalid twap_id ${preview(twapValue)}` })
+        rejected.push({ row: groupStart + i, reason: isAbsent(twapValue) ? `missing ${TWAP_ID.source}` : `invalid ${TWAP_ID.source} ${preview(twapValue)}` })
         continue
       }
       const userValue = users?.[i]
-      const address = toWallet(userValue)
+      const address = toWallet(userValue) as string | null
       if (address === null) {
         rejected.push({
           row: groupStart + i,
-          reason: isAbsent(userValue) ? 'missing state_user (wallet)' : `invalid wallet in state_user ${preview(userValue)}: expected 0x and 40 hex digits`,
+          reason: isAbsent(userValue) ? `missing ${USER.source} (wallet)` : `invalid wallet in ${USER.source} ${preview(userValue)}: expected 0x and 40 hex digits`,
         })
         continue
       }
@@ -391,23 +378,12 @@ function rowDecoder(
         const values = rawColumns[k]
         rawParts[2 * k + 1] = values === undefined ? 'null' : (rawCells[k] as (value: unknown) => string)(values[i])
       }
-      const raw = rawParts.join('')
-      events.push({
-        twapId,
-        wallet: address,
-        ts,
-        asset: coins === undefined ? null : text(coins[i]),
-        side: sides === undefined ? null : text(sides[i]),
-        sizeRequested: sizes === undefined ? null : decimalText(sizes[i]),
-        sizeExecuted: executedSizes === undefined ? null : decimalText(executedSizes[i]),
-        notionalExecuted: executedNotionals === undefined ? null : decimalText(executedNotionals[i]),
-        status: statuses === undefined ? null : statusText(statuses[i]),
-        durationMinutes: minutes === undefined ? null : int32(minutes[i]),
-        placedAt,
-        reduceOnly: reduceOnlys === undefined ? null : boolean(reduceOnlys[i]),
-        randomize: randomizes === undefined ? null : boolean(randomizes[i]),
-        raw,
-      })
+      const event = { twapId, wallet: address, ts, placedAt, raw: rawParts.join('') } as Record<string, unknown>
+      for (let k = 0; k < plainCount; k++) {
+        const values = plainColumns[k]
+        event[plainKeys[k] as string] = values === undefined ? null : (plainReaders[k] as (value: unknown) => unknown)(values[i])
+      }
+      events.push(event as TwapEvent)
     }
   }
 }
@@ -424,8 +400,8 @@ function preview(value: unknown): string {
 
 function timeValues(fields: Fields, time: unknown, placed: unknown): string {
   const parts: string[] = []
-  if (fields.time !== undefined) parts.push(`${fields.time}=${describeTime(time)}`)
-  if (fields.placed !== undefined) parts.push(`${fields.placed}=${describeTime(placed)}`)
+  if (fields.ts !== undefined) parts.push(`${fields.ts}=${describeTime(time)}`)
+  if (fields.placedAt !== undefined) parts.push(`${fields.placedAt}=${describeTime(placed)}`)
   return parts.join(', ') + ' (need an instant between 2000 and 2100)'
 }
 

@@ -1,3 +1,4 @@
+import { STATUS_FIELDS, type StatusKind } from '../decode/event.ts'
 import type { Db, Queryable } from './db.ts'
 import { MAX_ID, PAGE, positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from './twap-queries.ts'
 
@@ -6,15 +7,15 @@ import { MAX_ID, PAGE, positionOf, twapPage, type PagePosition, type TwapRange, 
 // most of its time: 4,000 rows of 15 columns took three times as long as the same rows as
 // one JSON text each, which `JSON.parse` reads natively. Every value keeps the text the
 // columns give (decimals, ids and times cast to text), so the rows are the page's exactly.
+const COMPACT_FIELDS = ['id', 'is_terminal', ...STATUS_FIELDS.map((f) => f.column), 'avg_price', 'raw_payload'] as const
+// Decimals and times as their text, not as JSON numbers (which `JSON.parse` would round) nor
+// json's ISO form; ids are text already.
+const TEXT_CAST: ReadonlySet<StatusKind> = new Set(['decimal', 'time'])
 const COMPACT_PAGE = `
-  SELECT json_build_array(p.id::text, p.twap_id, p.ts::text, p.is_terminal, p.asset, p.side, p.status,
-                          p.duration_minutes, p.size_requested::text, p.size_executed::text,
-                          p.notional_executed::text, p.avg_price::text, p.placed_at::text,
-                          p.reduce_only, p.randomize, p.raw_payload)::text AS row
+  SELECT json_build_array(p.id::text, p.is_terminal,
+                          ${STATUS_FIELDS.map((f) => `p.${f.column}${TEXT_CAST.has(f.kind) ? '::text' : ''}`).join(', ')},
+                          p.avg_price::text, p.raw_payload)::text AS row
     FROM (${PAGE}) p`
-
-type CompactRow = [string, string, string, boolean, string | null, string | null, string | null, number | null,
-  string | null, string | null, string | null, string | null, string | null, boolean | null, boolean | null, string | null]
 
 /** `twapPage`, read as one JSON text a row: the same rows, faster to decode on the embedded engine. */
 export async function twapPageCompact(db: Queryable, range: TwapRange, after: PagePosition | null, limit: number, withRaw: boolean): Promise<TwapSummaryRow[]> {
@@ -22,13 +23,12 @@ export async function twapPageCompact(db: Queryable, range: TwapRange, after: Pa
   const { rows } = await db.query<{ row: string }>(COMPACT_PAGE, [
     range.wallet, range.start, range.end, range.asset, from.ts, from.isTerminal, from.id, limit, withRaw,
   ])
+  const count = COMPACT_FIELDS.length
   return rows.map(({ row }) => {
-    const [id, twapId, ts, isTerminal, asset, side, status, durationMinutes, sizeRequested, sizeExecuted, notionalExecuted, avgPrice, placedAt, reduceOnly, randomize, raw] = JSON.parse(row) as CompactRow
-    return {
-      id, twap_id: twapId, ts, is_terminal: isTerminal, asset, side, status, duration_minutes: durationMinutes,
-      size_requested: sizeRequested, size_executed: sizeExecuted, notional_executed: notionalExecuted, avg_price: avgPrice,
-      placed_at: placedAt, reduce_only: reduceOnly, randomize, raw_payload: raw,
-    }
+    const values = JSON.parse(row) as unknown[]
+    const out: Record<string, unknown> = {}
+    for (let k = 0; k < count; k++) out[COMPACT_FIELDS[k] as string] = values[k]
+    return out as unknown as TwapSummaryRow
   })
 }
 

@@ -1,13 +1,10 @@
-import type { TwapEvent } from '../decode/event.ts'
+import { ESCAPED_KINDS, STATUS_FIELDS, type TwapEvent } from '../decode/event.ts'
 import type { Session } from './db.ts'
 
-/** Columns of `twap_status` that a load fills, in COPY order. */
-const COLUMNS = [
-  'twap_id', 'wallet', 'ts', 'asset', 'side', 'size_requested', 'size_executed', 'notional_executed',
-  'status', 'duration_minutes', 'placed_at', 'reduce_only', 'randomize', 's3_object_key', 'raw_payload',
-] as const
+/** Columns of `twap_status` that a load fills, in COPY order: the statuses table's, then the object and the raw row. */
+export const COPY_COLUMNS = [...STATUS_FIELDS.map((f) => f.column), 's3_object_key', 'raw_payload'] as const
 
-const COLUMN_LIST = COLUMNS.join(', ')
+const COLUMN_LIST = COPY_COLUMNS.join(', ')
 
 // Rows go straight into `twap_status` by COPY, the fastest way into PostgreSQL, inside a
 // savepoint. COPY cannot skip a row that is already stored: when the event key rejects one
@@ -112,7 +109,7 @@ export async function createLoader(tx: Session, objectKey: string) {
     const { rows: [before] } = await tx.query<{ id: string }>(MAX_ID)
     await tx.exec(DIRECT)
     try {
-      await tx.copyIn('twap_status', COLUMNS, text)
+      await tx.copyIn('twap_status', COPY_COLUMNS, text)
     } catch (err) {
       if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
       await tx.exec(DIRECT_UNDONE)
@@ -126,7 +123,7 @@ export async function createLoader(tx: Session, objectKey: string) {
   async function copyStaged(text: string): Promise<number> {
     if (!staged) await tx.exec(CREATE_STAGE)
     staged = true
-    await tx.copyIn('twap_stage', COLUMNS, text)
+    await tx.copyIn('twap_stage', COPY_COLUMNS, text)
     const { rowCount } = await tx.query(MOVE_STAGE)
     await tx.query(HOLD_STAGED, [objectKey])
     await tx.exec(CLEAR_STAGE)
@@ -150,17 +147,22 @@ export async function createLoader(tx: Session, objectKey: string) {
   }
 }
 
-/** Encodes events as COPY text: tab-separated, `\N` for NULL, one line per event. */
+const COPY_KEYS = STATUS_FIELDS.map((f) => f.key)
+const COPY_ESCAPED = STATUS_FIELDS.map((f) => ESCAPED_KINDS.has(f.kind))
+
+/** Encodes events as COPY text: tab-separated, `\N` for NULL, one line per event, in `COPY_COLUMNS` order. */
 export function toCopyText(events: readonly TwapEvent[], objectKey: string): string {
-  const key = copyValue(objectKey)
+  const tail = '\t' + copyValue(objectKey) + '\t'
+  const count = COPY_KEYS.length
   let out = ''
   for (const e of events) {
-    out +=
-      copyValue(e.twapId) + '\t' + copyValue(e.wallet) + '\t' + e.ts + '\t' +
-      copyValue(e.asset) + '\t' + copyValue(e.side) + '\t' +
-      nullable(e.sizeRequested) + '\t' + nullable(e.sizeExecuted) + '\t' + nullable(e.notionalExecuted) + '\t' +
-      copyValue(e.status) + '\t' + nullable(e.durationMinutes) + '\t' + nullable(e.placedAt) + '\t' +
-      nullable(e.reduceOnly) + '\t' + nullable(e.randomize) + '\t' + key + '\t' + copyValue(e.raw) + '\n'
+    const values = e as unknown as Record<string, string | number | boolean | null>
+    for (let k = 0; k < count; k++) {
+      const value = values[COPY_KEYS[k] as string] ?? null
+      if (k > 0) out += '\t'
+      out += COPY_ESCAPED[k] ? copyValue(value as string | null) : nullable(value)
+    }
+    out += tail + copyValue(e.raw) + '\n'
   }
   return out
 }

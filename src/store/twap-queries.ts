@@ -1,3 +1,4 @@
+import { STATUS_FIELDS, type KindValue, type StatusField } from '../decode/event.ts'
 import { isoFromPg, type Queryable } from './db.ts'
 
 /**
@@ -24,23 +25,29 @@ export interface PagePosition {
   id: string
 }
 
+/**
+ * The statuses table's columns of one stored event, as the database gives them back:
+ * times as timestamptz text, decimals as NUMERIC text, ids as text.
+ */
+export type StatusRow = {
+  -readonly [F in StatusField as F['column']]: KindValue<F['kind']> | (F extends { required: true } ? never : null)
+}
+
+/** The statuses table's columns of one row of `twap_status`, each prefixed by `alias.`. */
+export function statusColumns(alias: string, fields: readonly StatusField[] = STATUS_FIELDS): string {
+  return fields.map((f) => `${alias}.${f.column}`).join(', ')
+}
+
+/** Executed notional ÷ executed size of an event, divided in NUMERIC and trimmed (9050.0 / 100.0 gives 90.5). */
+export function avgPrice(alias: string): string {
+  return `trim_scale(${alias}.notional_executed / NULLIF(${alias}.size_executed, 0))`
+}
+
 /** One TWAP of a page: its latest event in the range. */
-export interface TwapSummaryRow {
+export interface TwapSummaryRow extends StatusRow {
   id: string
-  twap_id: string
-  ts: string
   is_terminal: boolean
-  asset: string | null
-  side: string | null
-  status: string | null
-  duration_minutes: number | null
-  size_requested: string | null
-  size_executed: string | null
-  notional_executed: string | null
   avg_price: string | null
-  placed_at: string | null
-  reduce_only: boolean | null
-  randomize: boolean | null
   /** The source row as JSON text. */
   raw_payload: string | null
 }
@@ -55,14 +62,10 @@ export interface TwapSummaryRow {
 // planning a parallel scan, which the planner prices below this serial walk for deep pages
 // of a big wallet but which costs twice as much (37 ms against 18 ms for 2,000 TWAPs),
 // because starting workers costs more than the few thousand rows a page reads.
-// `avg_price` is divided in NUMERIC and trimmed, so 9050.0 / 100.0 gives exactly 90.5.
 // `raw_payload` only when asked ($9), and as text, which the API passes on unparsed: the
 // CSV export has no use for it.
 export const PAGE = `
-  SELECT t.id, t.twap_id, t.ts, t.is_terminal, t.asset, t.side, t.status, t.duration_minutes,
-         t.size_requested, t.size_executed, t.notional_executed,
-         trim_scale(t.notional_executed / NULLIF(t.size_executed, 0)) AS avg_price,
-         t.placed_at, t.reduce_only, t.randomize,
+  SELECT t.id, t.is_terminal, ${statusColumns('t')}, ${avgPrice('t')} AS avg_price,
          CASE WHEN $9::boolean THEN t.raw_payload::text END AS raw_payload
     FROM twap_status t
    WHERE t.wallet = $1
@@ -98,13 +101,12 @@ export function positionOf(row: TwapSummaryRow): PagePosition {
   return { ts: isoFromPg(row.ts), isTerminal: row.is_terminal, id: row.id }
 }
 
+/** The fields an event says for itself (its time, status, executed so far), beside its TWAP's id. */
+const EVENT_FIELDS = STATUS_FIELDS.filter((f) => f.scope === 'event' || f.scope === 'id')
+type EventField = (typeof EVENT_FIELDS)[number]
+
 /** Every event of some TWAPs within the range, oldest first per TWAP. */
-export interface TwapEventRow {
-  twap_id: string
-  ts: string
-  status: string | null
-  size_executed: string | null
-  notional_executed: string | null
+export type TwapEventRow = Pick<StatusRow, EventField['column']> & {
   avg_price: string | null
   /** The source row as JSON text. */
   raw_payload: string | null
@@ -112,13 +114,12 @@ export interface TwapEventRow {
 
 // Probes the event key once per TWAP of the page: a page's events cost the page, too.
 const EVENTS = `
-  SELECT twap_id, ts, status, size_executed, notional_executed,
-         trim_scale(notional_executed / NULLIF(size_executed, 0)) AS avg_price, raw_payload::text AS raw_payload
-    FROM twap_status
-   WHERE twap_id = ANY($1::text[]) AND wallet = $2
-     AND ts >= $3::timestamptz AND ts <= $4::timestamptz
-     AND ($5::text IS NULL OR asset = $5)
-   ORDER BY twap_id, ts, is_terminal, id`
+  SELECT ${statusColumns('e', EVENT_FIELDS)}, ${avgPrice('e')} AS avg_price, e.raw_payload::text AS raw_payload
+    FROM twap_status e
+   WHERE e.twap_id = ANY($1::text[]) AND e.wallet = $2
+     AND e.ts >= $3::timestamptz AND e.ts <= $4::timestamptz
+     AND ($5::text IS NULL OR e.asset = $5)
+   ORDER BY e.twap_id, e.ts, e.is_terminal, e.id`
 
 /** The events in `range` of the TWAPs `twapIds` (one query for a whole page), oldest first. */
 export async function twapEventsInRange(db: Queryable, range: TwapRange, twapIds: readonly string[]): Promise<TwapEventRow[]> {
@@ -129,18 +130,15 @@ export async function twapEventsInRange(db: Queryable, range: TwapRange, twapIds
 
 /** One stored event of a TWAP, as its history lists it. */
 export interface TwapHistoryRow extends TwapSummaryRow {
-  wallet: string
   s3_object_key: string
 }
 
 const HISTORY = `
-  SELECT id, twap_id, wallet, ts, is_terminal, asset, side, status, duration_minutes,
-         size_requested, size_executed, notional_executed,
-         trim_scale(notional_executed / NULLIF(size_executed, 0)) AS avg_price,
-         placed_at, reduce_only, randomize, s3_object_key, raw_payload::text AS raw_payload
-    FROM twap_status
-   WHERE twap_id = $1
-   ORDER BY ts DESC, is_terminal DESC, id DESC`
+  SELECT h.id, h.is_terminal, ${statusColumns('h')}, ${avgPrice('h')} AS avg_price,
+         h.s3_object_key, h.raw_payload::text AS raw_payload
+    FROM twap_status h
+   WHERE h.twap_id = $1
+   ORDER BY h.ts DESC, h.is_terminal DESC, h.id DESC`
 
 /** Every stored event of one TWAP, newest first (on equal times the terminal one first). */
 export async function twapHistory(db: Queryable, twapId: string): Promise<TwapHistoryRow[]> {

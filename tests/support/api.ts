@@ -6,7 +6,7 @@ import pino from 'pino'
 import type { Registry } from 'prom-client'
 import { buildApp } from '../../src/api/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
-import type { TwapEvent } from '../../src/decode/event.ts'
+import { STATUS_FIELDS, type StatusField, type TwapEvent } from '../../src/decode/event.ts'
 import { runEtl, type EtlSummary } from '../../src/etl/run.ts'
 import type { Db } from '../../src/store/db.ts'
 import { createTestStore, type TestStore } from './db.ts'
@@ -114,28 +114,22 @@ export async function loadFills(db: Db, events: readonly (readonly [string, Sour
 }
 
 /**
- * The events as one parquet file in the upstream column layout: times as ISO strings (the
- * event's `ts` verbatim), `state_timestamp` as epoch milliseconds, decimals as strings,
- * `twap_id` as a string; null fields are null cells.
+ * The events as one parquet file in the upstream column layout, a column for each field of
+ * the statuses table: times as ISO strings (the event's `ts` verbatim), `state_timestamp` as
+ * epoch milliseconds, decimals as strings; null fields are null cells.
  */
 function eventsParquet(events: readonly TwapEvent[]): Promise<ArrayBuffer> {
-  const column = <T>(name: string, type: 'STRING' | 'INT32' | 'INT64' | 'BOOLEAN', value: (e: TwapEvent) => T) =>
-    ({ name, type, data: events.map(value) })
-  return parquetBytes([
-    column('time', 'STRING', (e) => e.ts),
-    column('twap_id', 'STRING', (e) => e.twapId),
-    column('state_coin', 'STRING', (e) => e.asset),
-    column('state_user', 'STRING', (e) => e.wallet),
-    column('state_side', 'STRING', (e) => e.side),
-    column('state_sz', 'STRING', (e) => e.sizeRequested),
-    column('state_executedSz', 'STRING', (e) => e.sizeExecuted),
-    column('state_executedNtl', 'STRING', (e) => e.notionalExecuted),
-    column('state_minutes', 'INT32', (e) => e.durationMinutes),
-    column('state_reduceOnly', 'BOOLEAN', (e) => e.reduceOnly),
-    column('state_randomize', 'BOOLEAN', (e) => e.randomize),
-    column('state_timestamp', 'INT64', (e) => (e.placedAt === null ? null : BigInt(Date.parse(e.placedAt)))),
-    column('status', 'STRING', (e) => e.status),
-  ])
+  return parquetBytes(STATUS_FIELDS.map((f) => ({
+    name: f.source,
+    type: f.kind === 'id' ? 'STRING' : f.parquet,
+    data: events.map((e) => sourceCell(f, (e as unknown as Record<string, unknown>)[f.key] ?? null)),
+  })))
+}
+
+/** An event's value as its source column holds it; ids as strings, which also hold ids past int64. */
+function sourceCell(field: StatusField, value: unknown): unknown {
+  if (value === null || field.parquet !== 'INT64' || field.kind === 'id') return value
+  return field.kind === 'time' ? BigInt(Date.parse(value as string)) : BigInt(value as string)
 }
 
 export interface ConfigChanges {

@@ -1,4 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
+import type { StatusFieldSpec, StatusKind } from '../../decode/event.ts'
+import { EVENT_FIELDS, HISTORY_TWAP_FIELDS, TWAP_FIELDS, type ShownField } from '../status-fields.ts'
 import { RangeParameters } from '../range.ts'
 import { component } from './component.ts'
 import { RangeCoverage } from './coverage.ts'
@@ -79,10 +81,6 @@ export const TwapsQuery = Type.Object({
 }, { additionalProperties: false })
 export type TwapsQuery = Static<typeof TwapsQuery>
 
-const Executed = component('Executed', Type.Object({ size: nullable(Decimal), notional: nullable(Decimal) }, {
-  description: 'Executed so far, cumulative: size in the asset, notional in USD. Each event carries the totals up to it, not the increment since the previous one.',
-}))
-
 const AvgPrice = nullable(Type.String({
   description: 'Executed notional ÷ executed size, exact (trailing zeros trimmed); null when nothing executed.',
   examples: ['90.5'],
@@ -107,32 +105,74 @@ const Side = nullable(component('Side', Type.Union([
   Type.String({ description: 'Another value, passed on as the source wrote it.' }),
 ], { description: 'B: buy (bid). A: sell (ask).', examples: ['B'] })))
 
+/** The schema of each kind of field; the id, the status and the side have their own. */
+function fieldSchema(field: StatusFieldSpec): TSchema {
+  const options = {
+    ...(field.doc === undefined ? {} : { description: field.doc }),
+    ...(field.example === undefined ? {} : { examples: [field.example] }),
+  }
+  const schema = field.column === 'side' ? Side : field.kind === 'status' ? Status : kindSchema(field.kind, options)
+  return 'required' in field || schema === Side || schema === Status ? schema : nullable(schema)
+}
+
+function kindSchema(kind: StatusKind, options: Record<string, unknown>): TSchema {
+  switch (kind) {
+    case 'id':
+    case 'wallet':
+    case 'text':
+    case 'status':
+      return Type.String(options)
+    case 'decimal':
+      return Object.keys(options).length === 0 ? Decimal : Type.String({ ...Decimal, ...options })
+    case 'int32':
+      return Type.Integer(options)
+    case 'bool':
+      return Type.Boolean(options)
+    case 'time':
+      return Object.keys(options).length === 0 ? Instant : Type.String({ format: 'date-time', ...options })
+  }
+}
+
+/** Objects that group fields (`executed.size`), as the OpenAPI document names them. */
+const GROUPS: Record<string, (properties: Record<string, TSchema>) => TSchema> = {
+  executed: (properties) => component('Executed', Type.Object(properties, {
+    description: 'Executed so far, cumulative: size in the asset, notional in USD. Each event carries the totals up to it, not the increment since the previous one.',
+  })),
+}
+
+/**
+ * The schema properties of `fields` under their API names: a group's fields in one object
+ * (`executed`), followed by `avg_price`, which is computed from them.
+ */
+function fieldProperties(fields: readonly ShownField[]): Record<string, TSchema> {
+  const members = new Map<string, Record<string, TSchema>>()
+  for (const { field, path } of fields) {
+    if (path.length === 2) members.set(path[0] as string, { ...members.get(path[0] as string), [path[1] as string]: fieldSchema(field) })
+  }
+  const properties: Record<string, TSchema> = {}
+  for (const { field, path } of fields) {
+    const name = path[0] as string
+    if (path.length === 1) properties[name] = fieldSchema(field)
+    else if (!(name in properties)) {
+      properties[name] = (GROUPS[name] ?? ((p: Record<string, TSchema>) => Type.Object(p)))(members.get(name) ?? {})
+      if (name === 'executed') properties.avg_price = AvgPrice
+    }
+  }
+  return properties
+}
+
 /**
  * One event of a TWAP: in a TWAP's `events` (`latest_per_twap=false`) and in its history,
  * the same fields in the same order, oldest first in both.
  */
 export const TwapEvent = component('TwapEvent', Type.Object({
-  ts: Instant,
-  status: Status,
-  executed: Executed,
-  avg_price: AvgPrice,
+  ...fieldProperties(EVENT_FIELDS),
   raw: Raw,
 }, { description: 'One status event of a TWAP.' }))
 
 /** A TWAP summarised by its latest event in the range. */
 export const Twap = component('Twap', Type.Object({
-  twap_id: Type.String({ examples: ['123456'] }),
-  asset: nullable(Type.String({ examples: ['SOL'] })),
-  side: Side,
-  status: Status,
-  duration_minutes: nullable(Type.Integer({ examples: [30] })),
-  latest_ts: Instant,
-  executed: Executed,
-  requested_size: nullable(Decimal),
-  avg_price: AvgPrice,
-  created_at: nullable(Type.String({ format: 'date-time', description: 'When the TWAP was placed, ISO-8601 UTC.' })),
-  reduce_only: nullable(Type.Boolean()),
-  randomize: nullable(Type.Boolean()),
+  ...fieldProperties(TWAP_FIELDS),
   raw: Raw,
   events: Type.Optional(Type.Array(TwapEvent, { description: 'Only with latest_per_twap=false: every event in the range, oldest first.' })),
   fills: Type.Optional(FillTotals),
@@ -164,14 +204,7 @@ export const TwapParams = Type.Object({
 /** One stored event of a TWAP, as its history lists it: the event, then its TWAP's fields. */
 export const TwapHistoryRow = component('TwapHistoryRow', Type.Object({
   ...TwapEvent.properties,
-  wallet: Type.String(),
-  asset: nullable(Type.String()),
-  side: Side,
-  duration_minutes: nullable(Type.Integer()),
-  requested_size: nullable(Decimal),
-  created_at: nullable(Type.String({ format: 'date-time' })),
-  reduce_only: nullable(Type.Boolean()),
-  randomize: nullable(Type.Boolean()),
+  ...fieldProperties(HISTORY_TWAP_FIELDS),
   s3_object_key: Type.String({ description: 'The source object the event came from.' }),
 }, { description: 'One stored event of a TWAP with its TWAP\'s fields.' }))
 export type TwapHistoryRow = Static<typeof TwapHistoryRow>
