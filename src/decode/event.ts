@@ -66,11 +66,13 @@ export type KindValue<K extends StatusKind> = K extends 'int32' ? number : K ext
  * One TWAP status event, decoded from a source row and ready to store: every value is
  * already in the exact text form PostgreSQL receives (decimals as their digits, times as
  * ISO-8601 UTC to the microsecond, ids as decimal text), so nothing between decode and COPY
- * can lose precision. `raw` is the whole source row as JSON text, integers past 2^53 as
- * decimal strings.
+ * can lose precision. An optional field left out is null; the decoder sets every one.
+ * `raw` is the whole source row as JSON text, integers past 2^53 as decimal strings.
  */
 export type TwapEvent = {
-  -readonly [F in StatusField as F['key']]: KindValue<F['kind']> | (F extends { required: true } ? never : null)
+  -readonly [F in Extract<StatusField, { required: true }> as F['key']]: KindValue<F['kind']>
+} & {
+  -readonly [F in Exclude<StatusField, { required: true }> as F['key']]?: KindValue<F['kind']> | null
 } & { raw: string }
 
 /** The value readers of each kind: null when the value is missing or not of that kind. */
