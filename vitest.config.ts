@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config'
 
+// `#src/…` imports resolve to the TypeScript sources under the `source` condition (package.json
+// `imports`); without it they resolve to the compiled dist/.
+const conditions = ['source', 'node', 'development|production']
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['tests/**/*.test.ts'],
     // The CLI tests run bin/hl-twap.js, which runs dist/: rebuilt here when src/ is newer.

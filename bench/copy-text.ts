@@ -8,13 +8,13 @@ import { createWriteStream, existsSync } from 'node:fs'
 import { rename, stat } from 'node:fs/promises'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { decodeParquet, openParquetFile } from '../src/decode/parquet.ts'
+import { decodeParquet, openParquetFile } from '#src/decode/parquet.ts'
 import { createHash } from 'node:crypto'
-import { COPY_COLUMNS, toCopyText } from '../src/store/load.ts'
+import { COPY_COLUMNS, toCopyText } from '#src/store/load.ts'
 import type { Dataset } from './dataset.ts'
 
 /** The columns `toCopyText` writes, in its order. */
-export { COPY_COLUMNS } from '../src/store/load.ts'
+export { COPY_COLUMNS } from '#src/store/load.ts'
 
 /**
  * Writes `copy-<columns>.txt` beside the data set (once: it is kept with the cached files,

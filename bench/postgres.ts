@@ -4,8 +4,8 @@
  */
 
 import pg from 'pg'
-import { migrate } from '../src/store/migrate.ts'
-import { openPostgres } from '../src/store/postgres.ts'
+import { migrate } from '#src/store/migrate.ts'
+import { openPostgres } from '#src/store/postgres.ts'
 
 export interface ScratchDb {
   name: string

@@ -4,10 +4,10 @@
  * that statement with the same parameters.
  */
 
-import { formatInstant, parseInstant } from '../src/api/instant.ts'
-import { DEFAULT_LIMIT } from '../src/api/schemas/twaps.ts'
-import type { Queryable } from '../src/store/db.ts'
-import { twapPage, type TwapRange } from '../src/store/twap-queries.ts'
+import { formatInstant, parseInstant } from '#src/api/instant.ts'
+import { DEFAULT_LIMIT } from '#src/api/schemas/twaps.ts'
+import type { Queryable } from '#src/store/db.ts'
+import { twapPage, type TwapRange } from '#src/store/twap-queries.ts'
 import type { Dataset } from './dataset.ts'
 
 /** Events of the typical wallet: about 50 TWAPs, a tax platform's usual user in a year. */

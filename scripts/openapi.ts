@@ -5,9 +5,9 @@
  * and no route runs, so it needs no database: the document comes from the routes' schemas.
  */
 import { writeFileSync } from 'node:fs'
-import { buildApp } from '../src/api/app.ts'
-import { loadConfig } from '../src/config.ts'
-import type { Db } from '../src/store/db.ts'
+import { buildApp } from '#src/api/app.ts'
+import { loadConfig } from '#src/config.ts'
+import type { Db } from '#src/store/db.ts'
 
 const unused = new Proxy({}, { get: () => { throw new Error('the OpenAPI document needs no database') } }) as Db
 const app = await buildApp({ db: unused, config: loadConfig({}) })

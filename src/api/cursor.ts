@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { formatInstant, parseInstant } from './instant.ts'
-import type { PagePosition, TwapRange } from '../store/twap-queries.ts'
+import type { PagePosition, TwapRange } from '#src/store/twap-queries.ts'
 
 const MAX_ID = 2n ** 63n - 1n
 const SHAPE = /^(c2\|([0-9TZ:.-]{10,40})\|([01])\|(\d{1,19}))\|([0-9a-f]{32})$/

@@ -1,7 +1,7 @@
 import { isSafeNumber, parse } from 'lossless-json'
-import { FILL_FIELDS } from '../decode/fill.ts'
-import { isoFromPg } from '../store/db.ts'
-import type { FillRow, FillTotals } from '../store/fill-queries.ts'
+import { FILL_FIELDS } from '#src/decode/fill.ts'
+import { isoFromPg } from '#src/store/db.ts'
+import type { FillRow, FillTotals } from '#src/store/fill-queries.ts'
 import type { RawTexts } from './raw-json.ts'
 import type { Fill } from './schemas/fills.ts'
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Db } from '../store/db.ts'
-import { readCoverage } from '../store/coverage.ts'
+import type { Db } from '#src/store/db.ts'
+import { readCoverage } from '#src/store/coverage.ts'
 import { taggedVersion } from './plugins/conditional.ts'
 import type { TimeRange } from './range.ts'
 import type { RangeCoverage } from './schemas/coverage.ts'

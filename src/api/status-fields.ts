@@ -1,5 +1,5 @@
-import { STATUS_FIELDS, type StatusField } from '../decode/event.ts'
-import { isoFromPg } from '../store/db.ts'
+import { STATUS_FIELDS, type StatusField } from '#src/decode/event.ts'
+import { isoFromPg } from '#src/store/db.ts'
 
 /**
  * The statuses table's fields as the API shows them, in four shapes: a TWAP (its latest

@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync'
 import { formulaGuard } from './csv-safe.ts'
-import type { FillGroupRow, SummaryRange, TwapGroupRow } from '../store/summary-queries.ts'
+import type { FillGroupRow, SummaryRange, TwapGroupRow } from '#src/store/summary-queries.ts'
 import type { WalletSummary } from './schemas/summary.ts'
 
 type AssetSummary = WalletSummary['assets'][number]

@@ -1,8 +1,8 @@
-import type { Queryable } from '../store/db.ts'
-import { twapSettlement, type FillTotals } from '../store/fill-queries.ts'
+import type { Queryable } from '#src/store/db.ts'
+import { twapSettlement, type FillTotals } from '#src/store/fill-queries.ts'
 import { feesCell } from './fill-json.ts'
 import type { RawTexts } from './raw-json.ts'
-import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '../store/twap-queries.ts'
+import { twapEventsInRange, type TwapEventRow, type TwapHistoryRow as HistoryRowFromDb, type TwapRange, type TwapSummaryRow } from '#src/store/twap-queries.ts'
 import type { Twap, TwapHistoryRow } from './schemas/twaps.ts'
 import {
   csvCells, EVENT_CSV_FIELDS, EVENT_CSV_STATUS_COLUMNS, EVENT_FIELDS, HISTORY_TWAP_FIELDS, showFields, TWAP_CSV_COLUMNS, TWAP_CSV_FIELDS, TWAP_FIELDS,

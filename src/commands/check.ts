@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander'
-import { DATASET_NAMES, type DatasetName } from '../config.ts'
-import { openStore } from '../store/open.ts'
+import { DATASET_NAMES, type DatasetName } from '#src/config.ts'
+import { openStore } from '#src/store/open.ts'
 import { EXIT } from './exit.ts'
 import { datasetOption, instant } from './options.ts'
 import { commandConfig } from './settings.ts'
@@ -15,7 +15,7 @@ export function checkCommand(program: Command): Command {
       const cfg = commandConfig()
       const { db } = await openStore(cfg)
       try {
-        const { runCheck } = await import('../check.ts')
+        const { runCheck } = await import('#src/check.ts')
         const report = await runCheck(db, { since: opts.since, datasets: !opts.dataset || opts.dataset === 'all' ? DATASET_NAMES : [opts.dataset] })
         process.stdout.write(report.lines.join('\n') + '\n')
         if (report.problems > 0) process.exitCode = EXIT.failed

@@ -3,12 +3,12 @@ import { constants } from 'node:os'
 import { resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import type { Logger } from 'pino'
-import { DATASET_NAMES, type Config, type DatasetName } from '../config.ts'
-import type { EtlSource } from '../etl/run.ts'
-import { createLogger } from '../log.ts'
-import { createMetrics } from '../metrics.ts'
-import { BusyError } from '../store/db.ts'
-import { openStore } from '../store/open.ts'
+import { DATASET_NAMES, type Config, type DatasetName } from '#src/config.ts'
+import type { EtlSource } from '#src/etl/run.ts'
+import { createLogger } from '#src/log.ts'
+import { createMetrics } from '#src/metrics.ts'
+import { BusyError } from '#src/store/db.ts'
+import { openStore } from '#src/store/open.ts'
 import { EXIT, ExitError } from './exit.ts'
 import { datasetOption, instant, positiveInt } from './options.ts'
 import { commandConfig, poolSize } from './settings.ts'
@@ -85,7 +85,7 @@ export function etlRequest(flags: EtlFlags, readConfig: () => Config = commandCo
 /** A run that reads S3 fails at once, naming what it would read, when no credentials are configured. */
 async function checkCredentials({ source, datasets }: EtlRequest, cfg: Config): Promise<void> {
   if (source.kind === 'local') return
-  const { awsCredentialsFound } = await import('../credentials.ts')
+  const { awsCredentialsFound } = await import('#src/credentials.ts')
   if (await awsCredentialsFound()) return
   const first = datasets[0] === 'fills' ? cfg.fills : cfg.s3
   const target = source.kind === 'object' ? `read s3://${first.bucket}/${source.key}` : `list s3://${first.bucket}/${first.prefix}`
@@ -107,8 +107,8 @@ async function runEtlCommand(request: EtlRequest, cfg: Config): Promise<void> {
   if (!opened) return
   const { db } = opened
   try {
-    const { runEtl } = await import('../etl/run.ts')
-    const { logReporter, terminalReporter } = await import('../etl/progress.ts')
+    const { runEtl } = await import('#src/etl/run.ts')
+    const { logReporter, terminalReporter } = await import('#src/etl/progress.ts')
     const reporter = process.stderr.isTTY ? terminalReporter() : logReporter(logger)
     const stop = stopOnSignal(logger)
     try {
@@ -139,8 +139,8 @@ async function runEtlCommand(request: EtlRequest, cfg: Config): Promise<void> {
  * made absolute here, since the server resolves them from its own directory.
  */
 async function etlOnServer(request: EtlRequest, cfg: Config, logger: Logger): Promise<boolean> {
-  const { runOnServer } = await import('../etl/remote.ts')
-  const { logReporter, terminalReporter } = await import('../etl/progress.ts')
+  const { runOnServer } = await import('#src/etl/remote.ts')
+  const { logReporter, terminalReporter } = await import('#src/etl/progress.ts')
   const { source: asked, ...rest } = request
   const source = asked.kind === 'local' ? { kind: 'local' as const, paths: asked.paths.map((p) => resolve(p)) }
     : asked.kind === 'incremental' ? { kind: 'incremental' as const, since: asked.since?.toISOString() }

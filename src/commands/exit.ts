@@ -1,9 +1,9 @@
 import { CommanderError } from 'commander'
-import { ConfigError } from '../config.ts'
-import { EtlDatabaseLostError, EtlRefusedError } from '../etl/errors.ts'
-import { EtlBusyError } from '../etl/lock.ts'
-import { BusyError } from '../store/db.ts'
-import { isDatabaseUnavailable } from '../store/unavailable.ts'
+import { ConfigError } from '#src/config.ts'
+import { EtlDatabaseLostError, EtlRefusedError } from '#src/etl/errors.ts'
+import { EtlBusyError } from '#src/etl/lock.ts'
+import { BusyError } from '#src/store/db.ts'
+import { isDatabaseUnavailable } from '#src/store/unavailable.ts'
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 75 } as const

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
-import { createLogger } from '../log.ts'
-import { openStore } from '../store/open.ts'
+import { createLogger } from '#src/log.ts'
+import { openStore } from '#src/store/open.ts'
 import { commandConfig } from './settings.ts'
 
 /** `hl-twap db migrate`. */

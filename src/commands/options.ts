@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander'
-import { parseInstant } from '../api/instant.ts'
-import { DATASET_NAMES } from '../config.ts'
+import { parseInstant } from '#src/api/instant.ts'
+import { DATASET_NAMES } from '#src/config.ts'
 
 /** An option's value that must be a whole number of 1 or more. */
 export const positiveInt = (name: string) => (value: string): number => {

@@ -9,7 +9,7 @@ export function sampleCommand(program: Command): Command {
     .option('--fills-out <path>', 'where to write the fills', 'node-fills-sample.lz4')
     .action(async (opts: { out: string; fillsOut: string }) => {
       // The parquet writer loads only for this command.
-      const { sampleFillsLz4, sampleParquet } = await import('../sample.ts')
+      const { sampleFillsLz4, sampleParquet } = await import('#src/sample.ts')
       await writeFile(opts.out, new Uint8Array(sampleParquet()))
       await writeFile(opts.fillsOut, sampleFillsLz4())
       process.stdout.write(`wrote ${opts.out} and ${opts.fillsOut}\n`)

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
-import { createLogger } from '../log.ts'
-import { createMetrics } from '../metrics.ts'
-import { openStore } from '../store/open.ts'
+import { createLogger } from '#src/log.ts'
+import { createMetrics } from '#src/metrics.ts'
+import { openStore } from '#src/store/open.ts'
 import { checkCron, commandConfig, poolSize } from './settings.ts'
 
 /** `hl-twap serve`. */
@@ -18,7 +18,7 @@ export function serveCommand(program: Command): Command {
       const etlConcurrency = schedule === undefined ? undefined : cfg.etl.concurrency
       const { db, applied } = await openStore(cfg, { poolSize: poolSize({ api: true, exportSlots: cfg.api.exportMaxConcurrent, etlConcurrency }) })
       if (applied.length) logger.info({ applied }, 'migrations applied')
-      const { serve } = await import('../serve.ts')
+      const { serve } = await import('#src/serve.ts')
       await serve({ db, config: cfg, logger, metrics: createMetrics(), schedule })
     })
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
-import { loadConfig, type Config } from '../config.ts'
-import { cronError } from '../etl/cron.ts'
+import { loadConfig, type Config } from '#src/config.ts'
+import { cronError } from '#src/etl/cron.ts'
 import { EXIT, ExitError } from './exit.ts'
 
 /** The configuration of a command: the environment, over a `.env` file in the working directory. */

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import type { Logger } from 'pino'
-import type { Config } from '../config.ts'
-import { createLogger } from '../log.ts'
-import { createMetrics, type Metrics } from '../metrics.ts'
-import type { Db } from '../store/db.ts'
-import { SAMPLE_FILE_NAME, SAMPLE_FILLS_FILE_NAME } from '../store/ingest-log.ts'
-import { openStore } from '../store/open.ts'
+import type { Config } from '#src/config.ts'
+import { createLogger } from '#src/log.ts'
+import { createMetrics, type Metrics } from '#src/metrics.ts'
+import type { Db } from '#src/store/db.ts'
+import { SAMPLE_FILE_NAME, SAMPLE_FILLS_FILE_NAME } from '#src/store/ingest-log.ts'
+import { openStore } from '#src/store/open.ts'
 import { checkCron, commandConfig, poolSize } from './settings.ts'
 
 // The bundled samples, at the package's root (from src/commands/ and dist/commands/ alike).
@@ -25,8 +25,8 @@ export function startCommand(program: Command): Command {
       if (applied.length) logger.info({ applied, database: db.location }, 'migrations applied')
       const metrics = createMetrics()
       await loadSample(db, cfg, logger, metrics)
-      const { serve } = await import('../serve.ts')
-      const { awsCredentialsFound } = await import('../credentials.ts')
+      const { serve } = await import('#src/serve.ts')
+      const { awsCredentialsFound } = await import('#src/credentials.ts')
       const schedule = (await awsCredentialsFound()) ? cfg.etl.schedule : undefined
       if (!schedule) logger.warn('S3 sync is off: no AWS credentials configured (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or attach an instance role, to sync the bucket on ETL_SCHEDULE)')
       await serve({ db, config: cfg, logger, metrics, schedule })
@@ -49,7 +49,7 @@ async function loadSample(db: Db, cfg: Config, logger: Logger, metrics: Metrics)
     logger.info({ sample: 'not loaded' }, 'bundled sample not loaded: the store has data')
     return
   }
-  const { runEtl } = await import('../etl/run.ts')
+  const { runEtl } = await import('#src/etl/run.ts')
   const summary = await runEtl({ db, config: cfg, logger, metrics }, { source: { kind: 'local', paths: [SAMPLE_FILE] } })
   const fills = await runEtl({ db, config: cfg, logger, metrics }, { source: { kind: 'local', paths: [SAMPLE_FILLS_FILE] }, dataset: 'fills' })
   logger.info({ sample: 'loaded', rows: summary.rowsInserted, fills: fills.rowsInserted, file: SAMPLE_FILE_NAME, fillsFile: SAMPLE_FILLS_FILE_NAME },

@@ -1,11 +1,11 @@
-import type { Config, DatasetName } from '../config.ts'
-import type { RejectedRow } from '../decode/event.ts'
-import { decodeFillFile } from '../decode/node-fills.ts'
-import { decodeParquet, openParquetFile } from '../decode/parquet.ts'
-import { decodeParquetFills } from '../decode/parquet-fills.ts'
-import type { Session } from '../store/db.ts'
-import { createFillLoader } from '../store/fill-load.ts'
-import { createLoader, type LoadCounts } from '../store/load.ts'
+import type { Config, DatasetName } from '#src/config.ts'
+import type { RejectedRow } from '#src/decode/event.ts'
+import { decodeFillFile } from '#src/decode/node-fills.ts'
+import { decodeParquet, openParquetFile } from '#src/decode/parquet.ts'
+import { decodeParquetFills } from '#src/decode/parquet-fills.ts'
+import type { Session } from '#src/store/db.ts'
+import { createFillLoader } from '#src/store/fill-load.ts'
+import { createLoader, type LoadCounts } from '#src/store/load.ts'
 
 /** What loading one batch of an object did. */
 export interface BatchOutcome extends LoadCounts {

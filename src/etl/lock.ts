@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import type { Db, Session } from '../store/db.ts'
+import type { Db, Session } from '#src/store/db.ts'
 
 /** Advisory lock keys (two int4s) naming "the ETL of this database". */
 const LOCK_CLASS = 74_610

@@ -1,6 +1,6 @@
-import { keyPath } from '../source/local.ts'
-import type { SourceObject } from '../source/object.ts'
-import type { LoggedObject } from '../store/ingest-log.ts'
+import { keyPath } from '#src/source/local.ts'
+import type { SourceObject } from '#src/source/object.ts'
+import type { LoggedObject } from '#src/store/ingest-log.ts'
 
 export type { SourceObject }
 

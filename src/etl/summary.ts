@@ -1,4 +1,4 @@
-import type { DatasetName } from '../config.ts'
+import type { DatasetName } from '#src/config.ts'
 import type { CostEstimate, PlannedObject } from './plan.ts'
 
 /** What a run did, for the reporter, the metrics and the caller. */

@@ -13,7 +13,7 @@ import {
   type RequestPayer,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
-import type { Config } from '../config.ts'
+import type { Config } from '#src/config.ts'
 
 type S3Config = Config['s3']
 

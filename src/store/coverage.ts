@@ -1,5 +1,5 @@
-import { hoursOfKey } from '../source/key-hours.ts'
-import { keyPath } from '../source/local.ts'
+import { hoursOfKey } from '#src/source/key-hours.ts'
+import { keyPath } from '#src/source/local.ts'
 import { isoFromPg, type Queryable } from './db.ts'
 
 /** Where each dataset keeps which objects hold which rows, and the time of a row. */

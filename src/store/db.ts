@@ -1,4 +1,4 @@
-import type { Config } from '../config.ts'
+import type { Config } from '#src/config.ts'
 
 export type Engine = 'postgres' | 'pglite'
 

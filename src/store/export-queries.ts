@@ -1,4 +1,4 @@
-import { STATUS_FIELDS, type StatusKind } from '../decode/event.ts'
+import { STATUS_FIELDS, type StatusKind } from '#src/decode/event.ts'
 import type { Db, Queryable } from './db.ts'
 import { MAX_ID, PAGE, positionOf, twapPage, type PagePosition, type TwapRange, type TwapSummaryRow } from './twap-queries.ts'
 

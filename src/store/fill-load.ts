@@ -1,4 +1,4 @@
-import { FILL_FIELDS, PLAIN_KINDS, type TwapFill } from '../decode/fill.ts'
+import { FILL_FIELDS, PLAIN_KINDS, type TwapFill } from '#src/decode/fill.ts'
 import type { Session } from './db.ts'
 import { copyValue, nullable, type LoadCounts } from './load.ts'
 

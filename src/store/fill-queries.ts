@@ -1,4 +1,4 @@
-import { FILL_FIELDS, type FillColumn } from '../decode/fill.ts'
+import { FILL_FIELDS, type FillColumn } from '#src/decode/fill.ts'
 import type { Queryable } from './db.ts'
 
 /**

@@ -1,4 +1,4 @@
-import { ESCAPED_KINDS, STATUS_FIELDS, type TwapEvent } from '../decode/event.ts'
+import { ESCAPED_KINDS, STATUS_FIELDS, type TwapEvent } from '#src/decode/event.ts'
 import type { Session } from './db.ts'
 
 /** Columns of `twap_status` that a load fills, in COPY order: the statuses table's, then the object and the raw row. */

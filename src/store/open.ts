@@ -1,4 +1,4 @@
-import type { Config } from '../config.ts'
+import type { Config } from '#src/config.ts'
 import { StoreError, type Db, type OpenOptions, type StoreConfig } from './db.ts'
 import { migrate, pendingMigrations } from './migrate.ts'
 

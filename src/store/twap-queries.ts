@@ -1,4 +1,4 @@
-import { STATUS_FIELDS, type KindValue, type StatusField } from '../decode/event.ts'
+import { STATUS_FIELDS, type KindValue, type StatusField } from '#src/decode/event.ts'
 import { isoFromPg, type Queryable } from './db.ts'
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/api/app.ts'
-import type { Db } from '../../src/store/db.ts'
+import { buildApp } from '#src/api/app.ts'
+import type { Db } from '#src/store/db.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 import { WALLET, loadEvents, testConfig, twapEvent, twapLifecycle, twapsUrl } from '../support/api.ts'
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runEtl } from '../../src/etl/run.ts'
+import { runEtl } from '#src/etl/run.ts'
 import { engine } from '../support/db.ts'
 import { createTestApi, loadEvents, loadFills, testConfig, twapLifecycle, twapsUrl, WALLET, type TestApi } from '../support/api.ts'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/api/app.ts'
+import { buildApp } from '#src/api/app.ts'
 import { engine } from '../support/db.ts'
 import { WALLET, createTestApi, loadEvents, testConfig, twapLifecycle, twapsUrl, type TestApi } from '../support/api.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compactInstant, formatInstant, parseInstant } from '../../src/api/instant.ts'
+import { compactInstant, formatInstant, parseInstant } from '#src/api/instant.ts'
 
 const iso = (text: string) => {
   const micros = parseInstant(text)

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runEtl } from '../../src/etl/run.ts'
+import { runEtl } from '#src/etl/run.ts'
 import { engine } from '../support/db.ts'
 import { createTestApi, testConfig, type TestApi } from '../support/api.ts'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseTimeRange, rangeFilePart } from '../../src/api/range.ts'
-import { EVENT_CSV_COLUMNS } from '../../src/api/twap-json.ts'
+import { parseTimeRange, rangeFilePart } from '#src/api/range.ts'
+import { EVENT_CSV_COLUMNS } from '#src/api/twap-json.ts'
 import { engine } from '../support/db.ts'
 import { WALLET, createTestApi, loadEvents, twapEvent, twapsUrl, type TestApi } from '../support/api.ts'
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import xxhash from 'xxhash-wasm'
-import { decompressLz4, Lz4FrameError } from '../../src/decode/lz4-frame.ts'
-import { decodeFillFile, decodeFillLines, type FillBatch } from '../../src/decode/node-fills.ts'
+import { decompressLz4, Lz4FrameError } from '#src/decode/lz4-frame.ts'
+import { decodeFillFile, decodeFillLines, type FillBatch } from '#src/decode/node-fills.ts'
 import { blockLine, chunked, json, lz4Frame, makeFills, type SourceFill } from '../support/lz4.ts'
 
 const A = '0x' + 'a1'.repeat(20)

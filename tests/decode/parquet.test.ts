@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parquetMetadata } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
-import { decodeParquet, openParquetFile, SchemaError } from '../../src/decode/parquet.ts'
+import { decodeParquet, openParquetFile, SchemaError } from '#src/decode/parquet.ts'
 import {
   decodeAll, makeEvents, parquetBytes, writeTwapParquet, writeTwapParquetFile,
 } from '../support/parquet.ts'

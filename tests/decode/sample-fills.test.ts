@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runEtl } from '../../src/etl/run.ts'
-import { SAMPLE_WALLETS, sampleFillsLz4 } from '../../src/sample.ts'
+import { runEtl } from '#src/etl/run.ts'
+import { SAMPLE_WALLETS, sampleFillsLz4 } from '#src/sample.ts'
 import { testConfig } from '../support/api.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 

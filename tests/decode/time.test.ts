@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isoFromEpoch, normalizeTime, ParquetTimestamp } from '../../src/decode/time.ts'
+import { isoFromEpoch, normalizeTime, ParquetTimestamp } from '#src/decode/time.ts'
 
 // 2025-12-04T17:00:22.417074898Z, an upstream event's time, in every unit.
 const NS = 1_764_867_622_417_074_898n

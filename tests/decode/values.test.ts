@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
   boolean, decimalFromUnscaled, decimalText, int32, integerText, jsonValue, numberText, statusText, text, wallet,
-} from '../../src/decode/values.ts'
-import { ParquetTimestamp } from '../../src/decode/time.ts'
+} from '#src/decode/values.ts'
+import { ParquetTimestamp } from '#src/decode/time.ts'
 
 describe('decimalText', () => {
   it('keeps decimal strings exactly as written, trimmed', () => {

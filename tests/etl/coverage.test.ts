@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readCoverage } from '../../src/store/coverage.ts'
+import { readCoverage } from '#src/store/coverage.ts'
 import { loadEvents, loadFills, twapLifecycle, WALLET } from '../support/api.ts'
 import { engine } from '../support/db.ts'
 import type { SourceFill } from '../support/lz4.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isoFromPg } from '../../src/store/db.ts'
+import { isoFromPg } from '#src/store/db.ts'
 import { engine } from '../support/db.ts'
 import { epochNanos, makeEvents, type SourceEvent, type TwapParquetOptions } from '../support/parquet.ts'
 import { useEtlHarness } from './harness.ts'

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { Db } from '../../src/store/db.ts'
+import type { Db } from '#src/store/db.ts'
 import { FILLS_PREFIX } from '../support/bucket.ts'
 import { createTestStore, engine } from '../support/db.ts'
 import { blockLine, lz4Frame, makeFills, type SourceFill } from '../support/lz4.ts'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { planObjects } from '../../src/etl/plan.ts'
-import { localKey } from '../../src/source/local.ts'
-import type { SourceObject } from '../../src/source/object.ts'
+import { planObjects } from '#src/etl/plan.ts'
+import { localKey } from '#src/source/local.ts'
+import type { SourceObject } from '#src/source/object.ts'
 
 const object = (key: string): SourceObject => ({ key, size: 1, etag: 'e', lastModified: new Date(0) })
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { parse } from 'pg-connection-string'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { defaultExportSlots, loadConfig } from '../../src/config.ts'
+import { defaultExportSlots, loadConfig } from '#src/config.ts'
 
 describe('configuration a newcomer writes', () => {
   afterEach(() => vi.restoreAllMocks())

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/config.ts'
+import { ConfigError, loadConfig } from '#src/config.ts'
 
 describe('the database and health timeouts in the configuration', () => {
   it('default to 5 s for statements and connections and 2 s for /healthz', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { hoursBetween, hoursOfKey } from '../../src/source/key-hours.ts'
+import { hoursBetween, hoursOfKey } from '#src/source/key-hours.ts'
 
 const at = (iso: string) => Date.parse(iso)
 

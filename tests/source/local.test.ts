@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { keyPath, listLocalFiles } from '../../src/source/local.ts'
-import { hoursOfKey } from '../../src/source/key-hours.ts'
+import { keyPath, listLocalFiles } from '#src/source/local.ts'
+import { hoursOfKey } from '#src/source/key-hours.ts'
 
 describe('Local files as source objects', () => {
   let dir: string

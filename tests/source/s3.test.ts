@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Config } from '../../src/config.ts'
+import type { Config } from '#src/config.ts'
 import {
   createS3Client,
   describeS3Error,
@@ -17,7 +17,7 @@ import {
   ObjectChangedError,
   type RemoteObject,
   type S3ClientOptions,
-} from '../../src/source/s3.ts'
+} from '#src/source/s3.ts'
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts'
 
 const PREFIX = 'raw/twap_statuses/'

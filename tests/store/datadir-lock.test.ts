@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { BusyError } from '../../src/store/db.ts'
-import { LOCK_FILE, bootId, lockDataDir, processStartTime, type LockOwner } from '../../src/store/datadir-lock.ts'
+import { BusyError } from '#src/store/db.ts'
+import { LOCK_FILE, bootId, lockDataDir, processStartTime, type LockOwner } from '#src/store/datadir-lock.ts'
 
 const linux = existsSync('/proc/self/stat')
 

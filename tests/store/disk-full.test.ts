@@ -53,7 +53,7 @@ describe.skipIf(noTmpfs !== undefined)('the embedded engine on a full disk', () 
     runCli(['etl', '--concurrency', '1', ...paths.flatMap((p) => ['--local-file', p])], { env: { TWAP_DATA_DIR: dataDir, LOG_LEVEL: 'info' }, timeoutMs: 120_000 })
 
   const rows = async () => {
-    const { rows: [row] } = await (await import('../../src/store/pglite.ts')).openPglite(dataDir).then(async (db) => {
+    const { rows: [row] } = await (await import('#src/store/pglite.ts')).openPglite(dataDir).then(async (db) => {
       try {
         return await db.query<{ n: number }>('SELECT count(*)::int AS n FROM twap_status')
       } finally {

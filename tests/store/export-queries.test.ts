@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { twapExportChunks } from '../../src/store/export-queries.ts'
-import { twapPage, type TwapRange, type TwapSummaryRow } from '../../src/store/twap-queries.ts'
+import { twapExportChunks } from '#src/store/export-queries.ts'
+import { twapPage, type TwapRange, type TwapSummaryRow } from '#src/store/twap-queries.ts'
 import { WALLET, loadEvents, twapEvent, twapLifecycle } from '../support/api.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FILL_FIELDS } from '../../src/decode/fill.ts'
+import { FILL_FIELDS } from '#src/decode/fill.ts'
 import { createTestApi, loadFills, WALLET, type TestApi } from '../support/api.ts'
 import { engine } from '../support/db.ts'
 import type { SourceFill } from '../support/lz4.ts'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listMigrations, migrate } from '../../src/store/migrate.ts'
+import { listMigrations, migrate } from '#src/store/migrate.ts'
 import { createTestApi, loadEvents, loadFills, twapEvent, WALLET, type TestApi } from '../support/api.ts'
 import { engine } from '../support/db.ts'
 import type { SourceFill } from '../support/lz4.ts'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { STATUS_FIELDS, type StatusField, type TwapEvent } from '../../src/decode/event.ts'
-import { isoFromPg } from '../../src/store/db.ts'
-import { COPY_COLUMNS } from '../../src/store/load.ts'
+import { STATUS_FIELDS, type StatusField, type TwapEvent } from '#src/decode/event.ts'
+import { isoFromPg } from '#src/store/db.ts'
+import { COPY_COLUMNS } from '#src/store/load.ts'
 import { createTestApi, loadEvents, WALLET, type TestApi } from '../support/api.ts'
 import { engine } from '../support/db.ts'
 

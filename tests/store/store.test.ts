@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { TwapEvent } from '../../src/decode/event.ts'
-import { createLoader } from '../../src/store/load.ts'
-import { listMigrations, migrate } from '../../src/store/migrate.ts'
-import { openPostgres } from '../../src/store/postgres.ts'
+import type { TwapEvent } from '#src/decode/event.ts'
+import { createLoader } from '#src/store/load.ts'
+import { listMigrations, migrate } from '#src/store/migrate.ts'
+import { openPostgres } from '#src/store/postgres.ts'
 import { createTestStore, engine, type TestStore } from '../support/db.ts'
 
 const WALLET = '0x' + 'ab'.repeat(20)

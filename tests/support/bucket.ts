@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../../src/config.ts'
+import { loadConfig, type Config } from '#src/config.ts'
 import { makeEvents, writeTwapParquet, type SourceEvent } from './parquet.ts'
 import type { S3TestServer } from './s3-server.ts'
 

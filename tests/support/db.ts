@@ -3,10 +3,10 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import type { Db, Engine } from '../../src/store/db.ts'
-import { openPglite } from '../../src/store/pglite.ts'
-import { openPostgres } from '../../src/store/postgres.ts'
-import { listMigrations, migrate } from '../../src/store/migrate.ts'
+import type { Db, Engine } from '#src/store/db.ts'
+import { openPglite } from '#src/store/pglite.ts'
+import { openPostgres } from '#src/store/postgres.ts'
+import { listMigrations, migrate } from '#src/store/migrate.ts'
 
 /**
  * The engine the suite runs on: PostgreSQL when `TEST_DATABASE_URL` is set (CI sets it to a

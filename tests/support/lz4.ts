@@ -6,7 +6,7 @@
 
 import { compressBlock } from 'lz4js'
 import xxhash from 'xxhash-wasm'
-import { mulberry32 } from '../../src/sample.ts'
+import { mulberry32 } from '#src/sample.ts'
 
 export interface Lz4FrameOptions {
   /** Block maximum size code: 4 = 64 KiB, 5 = 256 KiB, 6 = 1 MiB, 7 = 4 MiB (default 4). */

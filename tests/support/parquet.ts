@@ -8,10 +8,10 @@ import { writeFile } from 'node:fs/promises'
 import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm'
 import { parquetWriteBuffer, schemaFromColumnData } from 'hyparquet-writer'
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer'
-import { decodeParquet } from '../../src/decode/parquet.ts'
-import type { DecodedBatch } from '../../src/decode/parquet.ts'
-import type { RejectedRow, TwapEvent } from '../../src/decode/event.ts'
-import { mulberry32 } from '../../src/sample.ts'
+import { decodeParquet } from '#src/decode/parquet.ts'
+import type { DecodedBatch } from '#src/decode/parquet.ts'
+import type { RejectedRow, TwapEvent } from '#src/decode/event.ts'
+import { mulberry32 } from '#src/sample.ts'
 
 export { mulberry32 }
 

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { listenLoopback } from './loopback.ts'
 import { crc32 } from 'node:zlib'
-import { mulberry32 } from '../../src/sample.ts'
+import { mulberry32 } from '#src/sample.ts'
 
 // A hand-written server rather than a package (MinIO, s3rver, moto): none of them can
 // enforce requester-pays or break a response body half-way, which is what the tests need.

@@ -1,6 +1,6 @@
 import type { BrowserContextOptions, Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { SAMPLE_WALLETS } from '../../src/sample.ts'
+import { SAMPLE_WALLETS } from '#src/sample.ts'
 import { accessibleNode, chromiumPath, loadSample, noBrowserReason, textContrast, useExplorer } from '../support/browser.ts'
 import { engine } from '../support/db.ts'
 

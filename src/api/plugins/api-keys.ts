@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Config } from '../../config.ts'
+import type { Config } from '#src/config.ts'
 import { httpError } from './errors.ts'
 
 /** The header a client sends its key in. */

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import { Cron } from 'croner'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Config } from '../../config.ts'
-import { packageInfo } from '../../package.ts'
-import type { Db } from '../../store/db.ts'
-import { formatFromAccept } from '../media-types.ts'
+import type { Config } from '#src/config.ts'
+import { packageInfo } from '#src/package.ts'
+import type { Db } from '#src/store/db.ts'
+import { formatFromAccept } from '#src/api/media-types.ts'
 import { negotiatedEncoding } from './compress.ts'
 
 const TAGGED = Symbol('conditional.tagged')

@@ -1,6 +1,6 @@
 import cors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '../../config.ts'
+import type { Config } from '#src/config.ts'
 
 /**
  * CORS for browser clients: `CORS_ORIGINS` (`*` by default, else a list of origins). The

@@ -1,10 +1,10 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '../../config.ts'
-import { packageInfo } from '../../package.ts'
-import { COMPONENT_KEY } from '../schemas/component.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import type { Config } from '#src/config.ts'
+import { packageInfo } from '#src/package.ts'
+import { COMPONENT_KEY } from '#src/api/schemas/component.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
 import { API_KEY_HEADER } from './api-keys.ts'
 
 type Json = Record<string, unknown>

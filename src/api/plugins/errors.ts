@@ -1,8 +1,8 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isDatabaseUnavailable } from '../../store/unavailable.ts'
-import { PROBLEM_MEDIA_TYPE, type ParameterError, type ProblemBody } from '../schemas/problem.ts'
+import { isDatabaseUnavailable } from '#src/store/unavailable.ts'
+import { PROBLEM_MEDIA_TYPE, type ParameterError, type ProblemBody } from '#src/api/schemas/problem.ts'
 import { parameterErrors } from './validation.ts'
 
 /** Thrown by a handler whose parameters passed their schemas but not its own checks. */

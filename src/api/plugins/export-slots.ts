@@ -1,6 +1,6 @@
 import { Readable, Transform, pipeline } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Config } from '../../config.ts'
+import type { Config } from '#src/config.ts'
 import { httpError } from './errors.ts'
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Counter, Histogram, type Registry } from 'prom-client'
-import { problemResponses } from '../schemas/problem.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
 
 /**
  * Prometheus metrics of the HTTP API in `registry` (request count and latency by method,

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import type { Config } from '../../config.ts'
+import type { Config } from '#src/config.ts'
 import { isApiRoute } from './api-keys.ts'
 import { httpError } from './errors.ts'
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifySchemaValidationError, FastifyServerOptions, preValidationAsyncHookHandler } from 'fastify'
-import { isInstant } from '../instant.ts'
-import { COMPONENT_KEY } from '../schemas/component.ts'
-import { INSTANT_FORMAT } from '../schemas/formats.ts'
-import type { ParameterError } from '../schemas/problem.ts'
+import { isInstant } from '#src/api/instant.ts'
+import { COMPONENT_KEY } from '#src/api/schemas/component.ts'
+import { INSTANT_FORMAT } from '#src/api/schemas/formats.ts'
+import type { ParameterError } from '#src/api/schemas/problem.ts'
 
 /**
  * How Fastify's Ajv validates requests here: every error at once (so a 422 names each bad

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { DATASET_NAMES, type Config, type DatasetName } from '../../config.ts'
-import { isoFromPg, type Db } from '../../store/db.ts'
-import { lastSuccessfulIngests, type LastIngest } from '../../store/ingest-log.ts'
-import { replicaLag, type ReplicaLag } from '../../store/replica.ts'
-import { Health } from '../schemas/health.ts'
-import { problemResponses } from '../schemas/problem.ts'
+import { DATASET_NAMES, type Config, type DatasetName } from '#src/config.ts'
+import { isoFromPg, type Db } from '#src/store/db.ts'
+import { lastSuccessfulIngests, type LastIngest } from '#src/store/ingest-log.ts'
+import { replicaLag, type ReplicaLag } from '#src/store/replica.ts'
+import { Health } from '#src/api/schemas/health.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
 
 /** The health check's own deadline expired: the database did not answer in time. */
 class HealthDeadline extends Error {

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { Db } from '../../store/db.ts'
-import { sliceFillsFrom, sliceFillsLatest, twapHistoryFrom, twapHistoryLatest, type InfoRow } from '../../store/info-queries.ts'
-import { InvalidParameters } from '../plugins/errors.ts'
-import type { ParameterError } from '../schemas/problem.ts'
-import { problemResponses } from '../schemas/problem.ts'
-import { INFO_PAGE, INFO_TYPES, InfoRequest, InfoResponse, type InfoType } from '../schemas/info.ts'
+import type { Db } from '#src/store/db.ts'
+import { sliceFillsFrom, sliceFillsLatest, twapHistoryFrom, twapHistoryLatest, type InfoRow } from '#src/store/info-queries.ts'
+import { InvalidParameters } from '#src/api/plugins/errors.ts'
+import type { ParameterError } from '#src/api/schemas/problem.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
+import { INFO_PAGE, INFO_TYPES, InfoRequest, InfoResponse, type InfoType } from '#src/api/schemas/info.ts'
 
 /** A request body, checked: what each request type reads. */
 interface InfoQuery {

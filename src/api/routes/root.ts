@@ -1,7 +1,7 @@
 import { negotiate } from '@fastify/accept-negotiator'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { problemResponses } from '../schemas/problem.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
 import { sendExplorer } from './web.ts'
 
 const Index = Type.Object({

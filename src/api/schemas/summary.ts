@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import { RangeParameters } from '../range.ts'
+import { RangeParameters } from '#src/api/range.ts'
 import { component } from './component.ts'
 import { RangeCoverage } from './coverage.ts'
 import { TwapsQuery } from './twaps.ts'

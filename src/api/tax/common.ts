@@ -1,5 +1,5 @@
-import { isoFromPg } from '../../store/db.ts'
-import type { TaxFillRow } from '../../store/tax-queries.ts'
+import { isoFromPg } from '#src/store/db.ts'
+import type { TaxFillRow } from '#src/store/tax-queries.ts'
 
 /**
  * What every tax format needs to know of a fill: whether it is spot or perp, which

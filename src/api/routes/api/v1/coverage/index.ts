@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { DatasetName } from '../../../../../config.ts'
-import type { Db } from '../../../../../store/db.ts'
-import { readCoverage, type DatasetCoverage } from '../../../../../store/coverage.ts'
-import { InvalidParameters } from '../../../../plugins/errors.ts'
-import { parseTimeRange, RANGE_RULE, rangeBounds } from '../../../../range.ts'
-import { Coverage, CoverageQuery } from '../../../../schemas/coverage.ts'
-import { problemResponses } from '../../../../schemas/problem.ts'
+import type { DatasetName } from '#src/config.ts'
+import type { Db } from '#src/store/db.ts'
+import { readCoverage, type DatasetCoverage } from '#src/store/coverage.ts'
+import { InvalidParameters } from '#src/api/plugins/errors.ts'
+import { parseTimeRange, RANGE_RULE, rangeBounds } from '#src/api/range.ts'
+import { Coverage, CoverageQuery } from '#src/api/schemas/coverage.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
 
 const DATASETS: readonly DatasetName[] = ['statuses', 'fills']
 

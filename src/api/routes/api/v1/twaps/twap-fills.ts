@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Db } from '../../../../../store/db.ts'
-import { fillTotals, NO_FILLS, twapFills, twapKnown } from '../../../../../store/fill-queries.ts'
-import { toFill } from '../../../../fill-json.ts'
-import { RawTexts, sendJsonWithRaw } from '../../../../raw-json.ts'
-import { sendProblem } from '../../../../plugins/errors.ts'
-import { TwapFills } from '../../../../schemas/fills.ts'
-import { problemResponses } from '../../../../schemas/problem.ts'
-import { TwapParams } from '../../../../schemas/twaps.ts'
+import type { Db } from '#src/store/db.ts'
+import { fillTotals, NO_FILLS, twapFills, twapKnown } from '#src/store/fill-queries.ts'
+import { toFill } from '#src/api/fill-json.ts'
+import { RawTexts, sendJsonWithRaw } from '#src/api/raw-json.ts'
+import { sendProblem } from '#src/api/plugins/errors.ts'
+import { TwapFills } from '#src/api/schemas/fills.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
+import { TwapParams } from '#src/api/schemas/twaps.ts'
 
 /** `GET /api/v1/twaps/:twap_id/fills`: every fill of one TWAP, oldest first, with their totals. */
 const twapFillsRoute: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Db } from '../../../../../store/db.ts'
-import { twapHistory } from '../../../../../store/twap-queries.ts'
-import { sendProblem } from '../../../../plugins/errors.ts'
-import { problemResponses } from '../../../../schemas/problem.ts'
-import { TwapHistory, TwapParams } from '../../../../schemas/twaps.ts'
-import { toHistoryRow } from '../../../../twap-json.ts'
-import { RawTexts, sendJsonWithRaw } from '../../../../raw-json.ts'
+import type { Db } from '#src/store/db.ts'
+import { twapHistory } from '#src/store/twap-queries.ts'
+import { sendProblem } from '#src/api/plugins/errors.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
+import { TwapHistory, TwapParams } from '#src/api/schemas/twaps.ts'
+import { toHistoryRow } from '#src/api/twap-json.ts'
+import { RawTexts, sendJsonWithRaw } from '#src/api/raw-json.ts'
 
 /**
  * `GET /api/v1/twaps/:twap_id`: every stored event of one TWAP, oldest first, the order

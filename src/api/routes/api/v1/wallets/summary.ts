@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Db } from '../../../../../store/db.ts'
-import { walletSummaryRows } from '../../../../../store/summary-queries.ts'
-import { InvalidParameters } from '../../../../plugins/errors.ts'
-import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart } from '../../../../range.ts'
-import { markExport, rangeCoverage } from '../../../../range-coverage.ts'
-import { problemResponses } from '../../../../schemas/problem.ts'
-import { SummaryParams, SummaryQuery, WalletSummary } from '../../../../schemas/summary.ts'
-import { summaryCsv, toSummary } from '../../../../summary.ts'
-import { isCsvSafe } from '../../../../csv-safe.ts'
+import type { Db } from '#src/store/db.ts'
+import { walletSummaryRows } from '#src/store/summary-queries.ts'
+import { InvalidParameters } from '#src/api/plugins/errors.ts'
+import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart } from '#src/api/range.ts'
+import { markExport, rangeCoverage } from '#src/api/range-coverage.ts'
+import { problemResponses } from '#src/api/schemas/problem.ts'
+import { SummaryParams, SummaryQuery, WalletSummary } from '#src/api/schemas/summary.ts'
+import { summaryCsv, toSummary } from '#src/api/summary.ts'
+import { isCsvSafe } from '#src/api/csv-safe.ts'
 
 /**
  * `GET /api/v1/wallets/:wallet/summary`: a wallet's TWAPs and fills over a range, summed
