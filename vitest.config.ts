@@ -15,5 +15,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Test files open their own databases and servers; two workers match the machine.
     maxWorkers: 2,
+    // @fastify/autoload imports the app's plugin and route files itself: run through Vitest
+    // (not left to Node), its `import()` of a .ts file is transformed like every other.
+    server: { deps: { inline: ['@fastify/autoload'] } },
   },
 })

@@ -1,33 +1,13 @@
+import { fileURLToPath } from 'node:url'
+import autoload from '@fastify/autoload'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Registry } from 'prom-client'
-import { DATASET_NAMES, type Config } from '#src/config.ts'
-import { registerCompletenessGauges } from '#src/metrics.ts'
-import { readCompleteness } from '#src/store/completeness.ts'
+import type { Config } from '#src/config.ts'
 import type { Db } from '#src/store/db.ts'
-import { storedCursorSecret } from '#src/store/secret-queries.ts'
-import { configureApiKeys, configureMetricsKey } from './plugins/api-keys.ts'
-import { configureCompression } from './plugins/compress.ts'
-import { configureConditionalRequests } from './plugins/conditional.ts'
-import { configureCors } from './plugins/cors.ts'
-import { configureDocs } from './plugins/docs.ts'
-import { clientErrorHandler, configureErrors, frameworkErrors } from './plugins/errors.ts'
-import { configureExportSlots } from './plugins/export-slots.ts'
-import { configureHeaders } from './plugins/headers.ts'
-import { configureMetrics } from './plugins/metrics.ts'
-import { configureRateLimit } from './plugins/rate-limit.ts'
-import { configureRequestIds, genReqId } from './plugins/request-id.ts'
-import { trackMethods } from './plugins/methods.ts'
-import { configureStrictQueries, validatorOptions } from './plugins/validation.ts'
-import twaps from './routes/api/v1/twaps/index.ts'
-import twapById from './routes/api/v1/twaps/twap-id.ts'
-import twapFills from './routes/api/v1/twaps/twap-fills.ts'
-import fills from './routes/api/v1/fills/index.ts'
-import walletSummary from './routes/api/v1/wallets/summary.ts'
-import coverage from './routes/api/v1/coverage/index.ts'
-import healthz from './routes/healthz.ts'
-import info from './routes/info.ts'
-import root from './routes/root.ts'
-import web from './routes/web.ts'
+import { clientErrorHandler, frameworkErrors } from './plugins/app/errors.ts'
+import { genReqId } from './plugins/app/request-id.ts'
+import type { AppPluginOptions } from './plugins/app/store.ts'
+import { validatorOptions } from './plugins/app/validation.ts'
 
 export interface AppOptions {
   /** The open store the routes read; the app never closes it. */
@@ -41,69 +21,30 @@ export interface AppOptions {
   registry?: Registry
 }
 
+const PLUGINS = fileURLToPath(new URL('./plugins/', import.meta.url))
+const ROUTES = fileURLToPath(new URL('./routes/', import.meta.url))
+
 /**
- * The HTTP API, ready to `listen` or `inject`. It only wires: cross-cutting
- * behaviour comes from `plugins/` (configured on the root instance, as they apply to every
- * route), resources from `routes/`, which mirror the URL tree. `close()` waits for the
- * responses in flight, streamed exports included; closing the database stays with the caller.
+ * The HTTP API, ready to `listen` or `inject`. It only wires: cross-cutting behaviour comes
+ * from `plugins/` (third-party plugins configured in `external/`, ours in `app/`), resources
+ * from `routes/`, whose folders mirror the URL tree (`_twap_id` is the `:twap_id` parameter).
+ * `close()` waits for the responses in flight, streamed exports included; closing the
+ * database stays with the caller.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { db, config } = options
+  const { db, primaryDb, config } = options
   const logging = typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false }
   // Fastify takes a hop count too (its proxy-addr reads it), though its types leave it out.
   const trustProxy = config.api.trustProxy as boolean | string[]
   const app = Fastify({ ...logging, logController: new OneLineRequestLog(), genReqId, ajv: validatorOptions, frameworkErrors, clientErrorHandler, trustProxy }) as FastifyInstance
 
-  // These first: they see every route added after them, /metrics and /docs included.
-  const allowedMethods = trackMethods(app)
-  await configureStrictQueries(app)
-  await configureDocs(app, config)
-  await configureErrors(app, allowedMethods)
-  await configureRequestIds(app)
-  await configureHeaders(app)
-  await configureCors(app, config)
-  await configureApiKeys(app, config)
-  await configureMetricsKey(app, config)
-  await configureRateLimit(app, config)
-  const registry = options.registry ?? new Registry()
-  await configureMetrics(app, registry)
-  registerCompletenessGauges(registry, () => readCompleteness(db, DATASET_NAMES), {
-    timeoutMs: config.health.timeoutMs,
-    onError: (err) => app.log.warn({ err }, 'metrics: could not read the completeness counts'),
-  })
-  await configureCompression(app)
-  await configureConditionalRequests(app, db, config)
-  await configureExportSlots(app, config)
-
-  await app.register(root)
-  await app.register(web)
-  await app.register(healthz, { db, primary: options.primaryDb, config })
-  const cursorKey = cursorKeyOf(db, config)
-  await app.register(twaps, { prefix: '/api/v1/twaps', db, cursorKey })
-  await app.register(twapById, { prefix: '/api/v1/twaps', db })
-  await app.register(info, { db })
-  await app.register(twapFills, { prefix: '/api/v1/twaps', db })
-  await app.register(fills, { prefix: '/api/v1/fills', db, cursorKey })
-  await app.register(walletSummary, { prefix: '/api/v1/wallets', db })
-  await app.register(coverage, { prefix: '/api/v1/coverage', db })
+  const pluginOptions: AppPluginOptions = { db, primaryDb, config, registry: options.registry ?? new Registry() }
+  // Each plugin names those it must come after (fastify-plugin's `dependencies`: whose hooks
+  // must see its routes, or run before its own); autoload registers them in that order,
+  // across both folders, all before the routes.
+  await app.register(autoload, { dir: PLUGINS, dirNameRoutePrefix: false, options: pluginOptions })
+  await app.register(autoload, { dir: ROUTES, routeParams: true })
   return app
-}
-
-/**
- * The key cursors are signed with: `CURSOR_SECRET`, else the database's own, read on first
- * use (so that the app builds while the database is down) and kept once read.
- */
-function cursorKeyOf(db: Db, config: Config): () => Promise<string> {
-  const given = config.api.cursorSecret
-  if (given !== undefined) return async () => given
-  let read: Promise<string> | undefined
-  return () => {
-    read ??= storedCursorSecret(db).catch((err: unknown) => {
-      read = undefined
-      throw err
-    })
-    return read
-  }
 }
 
 /**

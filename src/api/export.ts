@@ -5,7 +5,7 @@ import { twapExportChunks } from '#src/store/export-queries.ts'
 import { twapSettlement, type TwapSettlement } from '#src/store/fill-queries.ts'
 import type { PagePosition, TwapEventRow, TwapRange, TwapSummaryRow } from '#src/store/twap-queries.ts'
 import { formulaGuard } from './csv-safe.ts'
-import { slices } from './plugins/export-slots.ts'
+import { slices } from '#src/api/plugins/app/export-slots.ts'
 import { RawTexts } from './raw-json.ts'
 import { CSV_COLUMNS, EVENT_CSV_COLUMNS, eventsOf, toCsvRecord, toEventCsvRecords, toTwaps, type CsvRecord, type EventCsvRecord } from './twap-json.ts'
 

@@ -4,7 +4,7 @@ import type { Queryable } from '#src/store/db.ts'
 import { walletFills, type FillPosition, type FillRange, type FillRow } from '#src/store/fill-queries.ts'
 import { isoFromPg } from '#src/store/db.ts'
 import { formulaGuard } from './csv-safe.ts'
-import { slices } from './plugins/export-slots.ts'
+import { slices } from '#src/api/plugins/app/export-slots.ts'
 import { FILL_CSV_COLUMNS, toFill, toFillCsvRecord } from './fill-json.ts'
 import { RawTexts } from './raw-json.ts'
 

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Db } from '#src/store/db.ts'
 import { readCoverage } from '#src/store/coverage.ts'
-import { taggedVersion } from './plugins/conditional.ts'
+import { taggedVersion } from '#src/api/plugins/app/conditional.ts'
 import type { TimeRange } from './range.ts'
 import type { RangeCoverage } from './schemas/coverage.ts'
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { DATASET_NAMES, type Config, type DatasetName } from '#src/config.ts'
-import { isoFromPg, type Db } from '#src/store/db.ts'
+import { DATASET_NAMES, type DatasetName } from '#src/config.ts'
+import { isoFromPg } from '#src/store/db.ts'
 import { lastSuccessfulIngests, type LastIngest } from '#src/store/ingest-log.ts'
 import { replicaLag, type ReplicaLag } from '#src/store/replica.ts'
 import { Health } from '#src/api/schemas/health.ts'
@@ -47,7 +47,8 @@ function ingested(last: LastIngest | null): Health['last_ingested'] {
  * replica and `replica` adds its lag and whether the primary answers; a primary that is
  * down does not turn the answer 503, since every route still serves from the replica.
  */
-const healthz: FastifyPluginAsyncTypebox<{ db: Db; primary?: Db; config: Pick<Config, 'health' | 'etl'> }> = async (app, { db, primary, config }) => {
+const healthz: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, primaryDb: primary, config } = app
   const staleAfterHours = config.health.staleAfterHours
   /** With a replica: whether the primary answers, checked beside the replica's own queries. */
   const primaryState = async (): Promise<NonNullable<Health['replica']>['primary']> => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Db } from '#src/store/db.ts'
 import { sliceFillsFrom, sliceFillsLatest, twapHistoryFrom, twapHistoryLatest, type InfoRow } from '#src/store/info-queries.ts'
-import { InvalidParameters } from '#src/api/plugins/errors.ts'
+import { InvalidParameters } from '#src/api/plugins/app/errors.ts'
 import type { ParameterError } from '#src/api/schemas/problem.ts'
 import { problemResponses } from '#src/api/schemas/problem.ts'
 import { INFO_PAGE, INFO_TYPES, InfoRequest, InfoResponse, type InfoType } from '#src/api/schemas/info.ts'
@@ -34,7 +34,8 @@ const FIELDS: Record<InfoType, readonly string[]> = {
  * millisecond for fills), so continuing from the last `time` plus one unit reads every
  * record exactly once.
  */
-const info: FastifyPluginAsync<{ db: Db }> = async (app, { db }) => {
+const info: FastifyPluginAsync = async (app) => {
+  const { db } = app
   // Any media type is read as JSON, as Hyperliquid does: a client that forgets the header
   // still gets an answer, and malformed JSON is a 422 naming the body like any bad field.
   app.removeAllContentTypeParsers()

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { DatasetName } from '#src/config.ts'
-import type { Db } from '#src/store/db.ts'
 import { readCoverage, type DatasetCoverage } from '#src/store/coverage.ts'
-import { InvalidParameters } from '#src/api/plugins/errors.ts'
+import { InvalidParameters } from '#src/api/plugins/app/errors.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds } from '#src/api/range.ts'
 import { Coverage, CoverageQuery } from '#src/api/schemas/coverage.ts'
 import { problemResponses } from '#src/api/schemas/problem.ts'
@@ -22,7 +21,8 @@ export function toCoverageJson(c: DatasetCoverage) {
  * waiting for a retry and whether the range (or all the store holds) is complete. Read from
  * the coverage table the ingest keeps, never from the events.
  */
-const coverage: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
+const coverage: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app
   app.get('', {
     schema: {
       operationId: 'getCoverage',

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Db } from '#src/store/db.ts'
 import { walletFills, type FillPosition, type FillRange } from '#src/store/fill-queries.ts'
 import { decodeCursor, encodeCursor } from '#src/api/cursor.ts'
 import { fillPosition, openFillExport } from '#src/api/fill-export.ts'
@@ -7,8 +6,8 @@ import { toFill } from '#src/api/fill-json.ts'
 import { RawTexts, sendJsonWithRaw } from '#src/api/raw-json.ts'
 import { isTaxFormat, openTaxExport } from '#src/api/tax/index.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart, type TimeRange } from '#src/api/range.ts'
-import { InvalidParameters } from '#src/api/plugins/errors.ts'
-import { boundedExport } from '#src/api/plugins/export-slots.ts'
+import { InvalidParameters } from '#src/api/plugins/app/errors.ts'
+import { boundedExport } from '#src/api/plugins/app/export-slots.ts'
 import { DEFAULT_FILLS_LIMIT, FillsPage, FillsQuery, MAX_FILLS_LIMIT } from '#src/api/schemas/fills.ts'
 import { markExport, rangeCoverage } from '#src/api/range-coverage.ts'
 import { problemResponses, type ParameterError } from '#src/api/schemas/problem.ts'
@@ -19,7 +18,8 @@ import { formatFromAccept, MEDIA_TYPES } from '#src/api/media-types.ts'
  * `GET /api/v1/fills`: a wallet's TWAP slice fills in a time range, newest first; a page as
  * JSON, or the whole range streamed as CSV or NDJSON.
  */
-const fills: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string> }> = async (app, { db, cursorKey }) => {
+const fills: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, cursorKey } = app
   app.get('', {
     schema: {
       operationId: 'listFills',

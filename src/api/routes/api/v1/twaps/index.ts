@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Db } from '#src/store/db.ts'
 import { positionOf, twapPage, type PagePosition, type TwapRange } from '#src/store/twap-queries.ts'
 import { decodeCursor, encodeCursor } from '#src/api/cursor.ts'
 import { openExport } from '#src/api/export.ts'
-import { InvalidParameters } from '#src/api/plugins/errors.ts'
-import { boundedExport } from '#src/api/plugins/export-slots.ts'
+import { InvalidParameters } from '#src/api/plugins/app/errors.ts'
+import { boundedExport } from '#src/api/plugins/app/export-slots.ts'
 import { RANGE_RULE, parseTimeRange, rangeBounds, rangeFilePart, type TimeRange } from '#src/api/range.ts'
 import { markExport, rangeCoverage } from '#src/api/range-coverage.ts'
 import { problemResponses } from '#src/api/schemas/problem.ts'
@@ -23,7 +22,8 @@ import { fillsInRange } from '#src/store/tax-queries.ts'
  * NDJSON. Closing the app lets exports in flight finish: Fastify's close waits for open
  * responses before the caller closes the database.
  */
-const twaps: FastifyPluginAsyncTypebox<{ db: Db; cursorKey: () => Promise<string> }> = async (app, { db, cursorKey }) => {
+const twaps: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, cursorKey } = app
   app.get('', {
     schema: {
       operationId: 'listTwaps',

@@ -1,22 +1,22 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '#src/config.ts'
+import fp from 'fastify-plugin'
 import { packageInfo } from '#src/package.ts'
 import { COMPONENT_KEY } from '#src/api/schemas/component.ts'
 import { problemResponses } from '#src/api/schemas/problem.ts'
-import { API_KEY_HEADER } from './api-keys.ts'
+import { API_KEY_HEADER } from '#src/api/plugins/app/api-keys.ts'
 
 type Json = Record<string, unknown>
 
 /**
  * The OpenAPI 3.1 document, built from the routes' own schemas, at `/openapi.json`, and
- * the interactive Swagger UI at `/docs`. Register it before the routes: it collects them
+ * the interactive Swagger UI at `/docs`. Routes are registered after it: it collects them
  * as they are added. The API-key scheme is always declared, so generated clients know of
  * it, and required only when `API_KEYS` is set.
  */
-export async function configureDocs(app: FastifyInstance, config: Pick<Config, 'api'>): Promise<void> {
-  const withKeys = config.api.apiKeys.length > 0
+async function docs(app: FastifyInstance): Promise<void> {
+  const withKeys = app.config.api.apiKeys.length > 0
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -98,3 +98,5 @@ function finishDocument(doc: Json): Json {
   }
   return doc
 }
+
+export default fp(docs, { name: 'docs', dependencies: ['store', 'methods', 'validation'] })

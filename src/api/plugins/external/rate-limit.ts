@@ -1,9 +1,9 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import type { Config } from '#src/config.ts'
-import { isApiRoute } from './api-keys.ts'
-import { httpError } from './errors.ts'
+import fp from 'fastify-plugin'
+import { isApiRoute } from '#src/api/plugins/app/api-keys.ts'
+import { httpError } from '#src/api/plugins/app/errors.ts'
 
 /**
  * Optional per-client rate limit on the `/api/` routes and `POST /info`: `RATE_LIMIT_PER_MINUTE` requests a
@@ -13,7 +13,8 @@ import { httpError } from './errors.ts'
  * instance counts together; when that Redis does not answer, requests are let through
  * rather than refused.
  */
-export async function configureRateLimit(app: FastifyInstance, config: Pick<Config, 'api'>): Promise<void> {
+async function rateLimits(app: FastifyInstance): Promise<void> {
+  const { config } = app
   const max = config.api.rateLimitPerMinute
   if (max <= 0) return
   const redis = config.api.rateLimitRedisUrl === undefined ? undefined : new Redis(config.api.rateLimitRedisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1, lazyConnect: true })
@@ -33,3 +34,5 @@ export async function configureRateLimit(app: FastifyInstance, config: Pick<Conf
       httpError(429, `Rate limit of ${context.max} requests a minute exceeded; retry in ${context.after}.`),
   })
 }
+
+export default fp(rateLimits, { name: 'rate-limit', dependencies: ['store', 'api-keys'] })

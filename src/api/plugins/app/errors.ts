@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '#src/store/unavailable.ts'
 import { PROBLEM_MEDIA_TYPE, type ParameterError, type ProblemBody } from '#src/api/schemas/problem.ts'
 import { parameterErrors } from './validation.ts'
@@ -30,7 +31,7 @@ export function httpError(statusCode: number, message: string, headers: Record<s
  * errors Fastify and its plugins raise with their own status, and for anything else a 500
  * that shows no internals (the log has them, under the request id the client got).
  */
-export async function configureErrors(app: FastifyInstance, allowedMethods: (request: FastifyRequest) => string[]): Promise<void> {
+async function errors(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
       const errors = parameterErrors(error.validation, error.validationContext ?? 'request')
@@ -65,7 +66,7 @@ export async function configureErrors(app: FastifyInstance, allowedMethods: (req
 
   app.setNotFoundHandler((request: FastifyRequest, reply) => {
     const path = request.url.split('?')[0]!.slice(0, 200)
-    const allowed = allowedMethods(request)
+    const allowed = app.allowedMethods(request)
     // A path its own method matches was routed, then found nothing (a static file not
     // there): that is a 404, not a wrong method.
     if (allowed.length > 0 && !allowed.includes(request.method)) {
@@ -126,3 +127,5 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
 function describe(errors: readonly ParameterError[]): string {
   return errors.map((e) => `${e.parameter}: ${e.message}`).join('; ')
 }
+
+export default fp(errors, { name: 'errors', dependencies: ['methods', 'docs'] })

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifySchemaValidationError, FastifyServerOptions, preValidationAsyncHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
 import { isInstant } from '#src/api/instant.ts'
 import { COMPONENT_KEY } from '#src/api/schemas/component.ts'
 import { INSTANT_FORMAT } from '#src/api/schemas/formats.ts'
@@ -33,9 +34,9 @@ const DECIMAL_DIGITS = /^[0-9]{1,16}$/
  * querystring schema is closed (`additionalProperties: false`) unless it says otherwise,
  * and a route without one takes none. Routes added later are covered without a word, so
  * an unknown parameter is always a 422 naming it rather than a silently different answer.
- * Register before the routes: it sees them as they are added.
+ * Every plugin that adds routes depends on this one: it sees them as they are added.
  */
-export async function configureStrictQueries(app: FastifyInstance): Promise<void> {
+async function strictQueries(app: FastifyInstance): Promise<void> {
   app.addHook('onRoute', (route) => {
     if (route.schema?.hide || (route.url.startsWith('/docs') && !route.schema)) return
     const schema = (route.schema ??= {})
@@ -118,3 +119,5 @@ function decodePointer(pointer: string): string | undefined {
   const first = pointer.split('/')[1]
   return first ? first.replace(/~1/g, '/').replace(/~0/g, '~') : undefined
 }
+
+export default fp(strictQueries, { name: 'validation' })

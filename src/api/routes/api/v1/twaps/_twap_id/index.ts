@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Db } from '#src/store/db.ts'
 import { twapHistory } from '#src/store/twap-queries.ts'
-import { sendProblem } from '#src/api/plugins/errors.ts'
+import { sendProblem } from '#src/api/plugins/app/errors.ts'
 import { problemResponses } from '#src/api/schemas/problem.ts'
 import { TwapHistory, TwapParams } from '#src/api/schemas/twaps.ts'
 import { toHistoryRow } from '#src/api/twap-json.ts'
@@ -11,8 +10,9 @@ import { RawTexts, sendJsonWithRaw } from '#src/api/raw-json.ts'
  * `GET /api/v1/twaps/:twap_id`: every stored event of one TWAP, oldest first, the order
  * of a TWAP's `events` in the list (what a ledger reads top to bottom).
  */
-const twapById: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
-  app.get('/:twap_id', {
+const twapById: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app
+  app.get('', {
     schema: {
       operationId: 'getTwap',
       summary: 'Every event of one TWAP',

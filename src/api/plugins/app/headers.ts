@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 
 /** Routes whose body depends on `Accept` (the explorer page or JSON, a page or an export). */
 const NEGOTIATED = new Set(['/', '/api/v1/twaps', '/api/v1/fills'])
@@ -18,7 +19,7 @@ const CACHE_CONTROL: Record<string, string> = {
  * which are only true of the moment, and `no-cache` on the documents that change with a
  * release.
  */
-export async function configureHeaders(app: FastifyInstance): Promise<void> {
+async function headers(app: FastifyInstance): Promise<void> {
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff')
     const route = request.routeOptions.url
@@ -31,3 +32,5 @@ export async function configureHeaders(app: FastifyInstance): Promise<void> {
     return payload
   })
 }
+
+export default fp(headers, { name: 'headers', dependencies: ['request-id'] })

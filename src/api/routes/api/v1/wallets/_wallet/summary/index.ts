@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Db } from '#src/store/db.ts'
 import { walletSummaryRows } from '#src/store/summary-queries.ts'
-import { InvalidParameters } from '#src/api/plugins/errors.ts'
+import { InvalidParameters } from '#src/api/plugins/app/errors.ts'
 import { parseTimeRange, RANGE_RULE, rangeBounds, rangeFilePart } from '#src/api/range.ts'
 import { markExport, rangeCoverage } from '#src/api/range-coverage.ts'
 import { problemResponses } from '#src/api/schemas/problem.ts'
@@ -13,8 +12,9 @@ import { isCsvSafe } from '#src/api/csv-safe.ts'
  * `GET /api/v1/wallets/:wallet/summary`: a wallet's TWAPs and fills over a range, summed
  * per asset and side and in total, in two queries whatever the wallet's size.
  */
-const walletSummary: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
-  app.get('/:wallet/summary', {
+const walletSummary: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app
+  app.get('', {
     schema: {
       operationId: 'getWalletSummary',
       summary: 'A wallet\'s totals over a time range',

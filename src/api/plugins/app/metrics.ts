@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify'
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, Histogram } from 'prom-client'
+import fp from 'fastify-plugin'
+import { DATASET_NAMES } from '#src/config.ts'
+import { registerCompletenessGauges } from '#src/metrics.ts'
+import { readCompleteness } from '#src/store/completeness.ts'
 import { problemResponses } from '#src/api/schemas/problem.ts'
+import type { AppPluginOptions } from './store.ts'
 
 /**
  * Prometheus metrics of the HTTP API in `registry` (request count and latency by method,
@@ -9,7 +14,11 @@ import { problemResponses } from '#src/api/schemas/problem.ts'
  * by pattern (`/api/v1/twaps/:twap_id`) and unknown URLs all as `unmatched`, which keeps
  * the number of series bounded whatever clients request.
  */
-export async function configureMetrics(app: FastifyInstance, registry: Registry): Promise<void> {
+async function metrics(app: FastifyInstance, { registry }: Pick<AppPluginOptions, 'registry'>): Promise<void> {
+  registerCompletenessGauges(registry, () => readCompleteness(app.db, DATASET_NAMES), {
+    timeoutMs: app.config.health.timeoutMs,
+    onError: (err) => app.log.warn({ err }, 'metrics: could not read the completeness counts'),
+  })
   const labelNames = ['method', 'route', 'status_code'] as const
   const requests = (registry.getSingleMetric('hltwap_http_requests_total') as Counter<(typeof labelNames)[number]> | undefined) ??
     new Counter({ name: 'hltwap_http_requests_total', help: 'HTTP requests answered, by method, route and status.', labelNames, registers: [registry] })
@@ -42,3 +51,5 @@ export async function configureMetrics(app: FastifyInstance, registry: Registry)
     return registry.metrics()
   })
 }
+
+export default fp(metrics, { name: 'metrics', dependencies: ['store', 'rate-limit'] })

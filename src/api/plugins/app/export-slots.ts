@@ -1,6 +1,6 @@
 import { Readable, Transform, pipeline } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Config } from '#src/config.ts'
+import fp from 'fastify-plugin'
 import { httpError } from './errors.ts'
 
 declare module 'fastify' {
@@ -51,8 +51,8 @@ export class ExportSlots {
  * request, health checks included, wait behind them. Routes open exports through
  * `boundedExport`.
  */
-export async function configureExportSlots(app: FastifyInstance, config: Pick<Config, 'api'>): Promise<void> {
-  app.decorate('exportSlots', new ExportSlots(config.api.exportMaxConcurrent))
+async function exportSlots(app: FastifyInstance): Promise<void> {
+  app.decorate('exportSlots', new ExportSlots(app.config.api.exportMaxConcurrent))
 }
 
 /**
@@ -90,3 +90,5 @@ export async function boundedExport(request: FastifyRequest, open: () => Promise
   })
   return pipeline(source, yielding, () => release())
 }
+
+export default fp(exportSlots, { name: 'export-slots', dependencies: ['store', 'conditional'] })

@@ -1,6 +1,7 @@
 import { negotiate } from '@fastify/accept-negotiator'
 import compress from '@fastify/compress'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 
 /**
  * Media types compressed: JSON (pages, problems), CSV and NDJSON exports. The plugin's own
@@ -27,7 +28,7 @@ export function negotiatedEncoding(acceptEncoding: string | undefined): string {
  * stream; answers under 1 KB are sent as they are, where compressing costs more than it
  * saves. No `Accept-Encoding`, no compression.
  */
-export async function configureCompression(app: FastifyInstance): Promise<void> {
+async function compression(app: FastifyInstance): Promise<void> {
   await app.register(compress, {
     global: true,
     threshold: 1024,
@@ -35,3 +36,5 @@ export async function configureCompression(app: FastifyInstance): Promise<void> 
     customTypes: COMPRESSIBLE,
   })
 }
+
+export default fp(compression, { name: 'compress', dependencies: ['metrics'] })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 
 const SAFE_ID = /^[\w.:-]{1,128}$/
 
@@ -15,8 +16,10 @@ export function genReqId(req: IncomingMessage): string {
 }
 
 /** Returns the request id to the client, so a failing request can be found in the log. */
-export async function configureRequestIds(app: FastifyInstance): Promise<void> {
+async function requestIds(app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
 }
+
+export default fp(requestIds, { name: 'request-id', dependencies: ['errors'] })

@@ -1,16 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Db } from '#src/store/db.ts'
 import { fillTotals, NO_FILLS, twapFills, twapKnown } from '#src/store/fill-queries.ts'
 import { toFill } from '#src/api/fill-json.ts'
 import { RawTexts, sendJsonWithRaw } from '#src/api/raw-json.ts'
-import { sendProblem } from '#src/api/plugins/errors.ts'
+import { sendProblem } from '#src/api/plugins/app/errors.ts'
 import { TwapFills } from '#src/api/schemas/fills.ts'
 import { problemResponses } from '#src/api/schemas/problem.ts'
 import { TwapParams } from '#src/api/schemas/twaps.ts'
 
 /** `GET /api/v1/twaps/:twap_id/fills`: every fill of one TWAP, oldest first, with their totals. */
-const twapFillsRoute: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
-  app.get('/:twap_id/fills', {
+const twapFillsRoute: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app
+  app.get('', {
     schema: {
       operationId: 'getTwapFills',
       summary: 'Every fill of one TWAP, with totals',

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import { Cron } from 'croner'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import type { Config } from '#src/config.ts'
 import { packageInfo } from '#src/package.ts'
-import type { Db } from '#src/store/db.ts'
 import { formatFromAccept } from '#src/api/media-types.ts'
-import { negotiatedEncoding } from './compress.ts'
+import { negotiatedEncoding } from '#src/api/plugins/external/compress.ts'
 
 const TAGGED = Symbol('conditional.tagged')
 /** A request whose answer was tagged here, with the two header values set. */
@@ -88,8 +88,9 @@ function cacheControl(config: Pick<Config, 'api' | 'etl'>): () => string {
  * Runs after validation (its tag uses the validated parameters) and after the API key and
  * rate limit checks. Error answers carry neither header.
  */
-export async function configureConditionalRequests(app: FastifyInstance, db: Db, config: Pick<Config, 'api' | 'etl'>): Promise<void> {
-  const maxAge = cacheControl(config)
+async function conditionalRequests(app: FastifyInstance): Promise<void> {
+  const { db } = app
+  const maxAge = cacheControl(app.config)
   app.addHook('preHandler', async (request: Tagged, reply) => {
     if (!isTaggedRoute(request)) return
     // Without the version there is no tag; the handler still answers, so a bad parameter
@@ -112,3 +113,5 @@ export async function configureConditionalRequests(app: FastifyInstance, db: Db,
     return payload
   })
 }
+
+export default fp(conditionalRequests, { name: 'conditional', dependencies: ['store', 'compress'] })

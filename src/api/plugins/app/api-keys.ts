@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import type { Config } from '#src/config.ts'
 import { httpError } from './errors.ts'
 
@@ -29,7 +30,12 @@ export function isApiRoute(routeUrl: string | undefined): boolean {
  * wrong or missing keys within a minute gets 429 for every request until that minute is
  * over, the right key included, so that guessing cannot go faster than the limit.
  */
-export async function configureApiKeys(app: FastifyInstance, config: Pick<Config, 'api'>): Promise<void> {
+async function apiKeys(app: FastifyInstance): Promise<void> {
+  checkApiKeys(app, app.config)
+  checkMetricsKey(app, app.config)
+}
+
+function checkApiKeys(app: FastifyInstance, config: Pick<Config, 'api'>): void {
   if (config.api.apiKeys.length === 0) return
   const digests = config.api.apiKeys.map(digest)
   const failures = new FailureWindow(config.api.authFailuresPerMinute, 60_000)
@@ -52,7 +58,7 @@ export async function configureApiKeys(app: FastifyInstance, config: Pick<Config
  * with `Authorization: Bearer <key>` (what Prometheus sends with `authorization:
  * credentials`) or `X-API-Key: <key>`, else 401.
  */
-export async function configureMetricsKey(app: FastifyInstance, config: Pick<Config, 'api'>): Promise<void> {
+function checkMetricsKey(app: FastifyInstance, config: Pick<Config, 'api'>): void {
   const key = config.api.metricsApiKey
   if (key === undefined) return
   const digests = [digest(key)]
@@ -118,3 +124,5 @@ class FailureWindow {
     this.clients.set(client, { count: 1, until: now + this.windowMs })
   }
 }
+
+export default fp(apiKeys, { name: 'api-keys', dependencies: ['store', 'cors'] })
