@@ -125,4 +125,4 @@ class FailureWindow {
   }
 }
 
-export default fp(apiKeys, { name: 'api-keys', dependencies: ['store', 'cors'] })
+export default fp(apiKeys, { name: 'api-keys', dependencies: ['store'] })

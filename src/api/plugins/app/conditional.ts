@@ -114,4 +114,4 @@ async function conditionalRequests(app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(conditionalRequests, { name: 'conditional', dependencies: ['store', 'compress'] })
+export default fp(conditionalRequests, { name: 'conditional', dependencies: ['store'] })

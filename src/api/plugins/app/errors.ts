@@ -128,4 +128,4 @@ function describe(errors: readonly ParameterError[]): string {
   return errors.map((e) => `${e.parameter}: ${e.message}`).join('; ')
 }
 
-export default fp(errors, { name: 'errors', dependencies: ['methods', 'docs'] })
+export default fp(errors, { name: 'errors', dependencies: ['methods'] })

@@ -91,4 +91,4 @@ export async function boundedExport(request: FastifyRequest, open: () => Promise
   return pipeline(source, yielding, () => release())
 }
 
-export default fp(exportSlots, { name: 'export-slots', dependencies: ['store', 'conditional'] })
+export default fp(exportSlots, { name: 'export-slots', dependencies: ['store'] })

@@ -33,4 +33,4 @@ async function headers(app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(headers, { name: 'headers', dependencies: ['request-id'] })
+export default fp(headers, { name: 'headers' })

@@ -52,4 +52,4 @@ async function metrics(app: FastifyInstance, { registry }: Pick<AppPluginOptions
   })
 }
 
-export default fp(metrics, { name: 'metrics', dependencies: ['store', 'rate-limit'] })
+export default fp(metrics, { name: 'metrics', dependencies: ['store', 'docs'] })

@@ -22,4 +22,4 @@ async function requestIds(app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(requestIds, { name: 'request-id', dependencies: ['errors'] })
+export default fp(requestIds, { name: 'request-id' })

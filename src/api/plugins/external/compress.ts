@@ -37,4 +37,4 @@ async function compression(app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(compression, { name: 'compress', dependencies: ['metrics'] })
+export default fp(compression, { name: 'compress' })

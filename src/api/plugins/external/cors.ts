@@ -15,4 +15,4 @@ async function corsOrigins(app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(corsOrigins, { name: 'cors', dependencies: ['store', 'headers'] })
+export default fp(corsOrigins, { name: 'cors', dependencies: ['store'] })

@@ -11,9 +11,10 @@ type Json = Record<string, unknown>
 
 /**
  * The OpenAPI 3.1 document, built from the routes' own schemas, at `/openapi.json`, and
- * the interactive Swagger UI at `/docs`. Routes are registered after it: it collects them
- * as they are added. The API-key scheme is always declared, so generated clients know of
- * it, and required only when `API_KEYS` is set.
+ * the interactive Swagger UI at `/docs`. It collects routes as they are added, so a plugin
+ * adding a documented route (`metrics`) depends on it; the routes come after every plugin.
+ * The API-key scheme is always declared, so generated clients know of it, and required
+ * only when `API_KEYS` is set.
  */
 async function docs(app: FastifyInstance): Promise<void> {
   const withKeys = app.config.api.apiKeys.length > 0

@@ -35,4 +35,4 @@ async function rateLimits(app: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(rateLimits, { name: 'rate-limit', dependencies: ['store', 'api-keys'] })
+export default fp(rateLimits, { name: 'rate-limit', dependencies: ['store'] })
