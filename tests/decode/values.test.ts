@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import {
-  boolean, decimalFromUnscaled, decimalText, int32, integerText, jsonValue, numberText, statusText, text, wallet,
-} from '#src/decode/values.ts'
+import { boolean } from '#src/decode/boolean.ts'
+import { decimalFromUnscaled, decimalText, numberText } from '#src/decode/decimal.ts'
+import { int32, integerText } from '#src/decode/integer.ts'
+import { jsonValue } from '#src/decode/json.ts'
+import { statusText, text, wallet } from '#src/decode/text.ts'
 import { ParquetTimestamp } from '#src/decode/time.ts'
 
 describe('decimalText', () => {
