@@ -1,5 +1,9 @@
 import { normalizeTime } from './time.ts'
-import { boolean, decimalText, int32, integerText, memoizeStrings, statusText, text, wallet } from './values.ts'
+import { boolean } from './boolean.ts'
+import { decimalText } from './decimal.ts'
+import { int32, integerText } from './integer.ts'
+import { memoizeStrings } from './memoize.ts'
+import { statusText, text, wallet } from './text.ts'
 
 /**
  * The statuses dataset in one table: per field, the source column it is read from, how its

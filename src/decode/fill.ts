@@ -1,5 +1,8 @@
 import { isoFromEpoch } from './time.ts'
-import { boolean, decimalText, integerText, text, wallet } from './values.ts'
+import { boolean } from './boolean.ts'
+import { decimalText } from './decimal.ts'
+import { integerText } from './integer.ts'
+import { text, wallet } from './text.ts'
 
 /**
  * The fills dataset in one table: per field, where it comes from (a key of the fill, the

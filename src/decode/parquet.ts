@@ -11,7 +11,10 @@ import { parquetHeader } from 'hyparquet/src/column.js'
 import { compressors as hyparquetCompressors } from 'hyparquet-compressors'
 import { readerOf, STATUS_FIELDS, type RejectedRow, type StatusField, type TwapEvent } from './event.ts'
 import { normalizeTime, ParquetTimestamp } from './time.ts'
-import { decimalFromUnscaled, integerText, jsonString, jsonValue, memoizeStrings } from './values.ts'
+import { decimalFromUnscaled } from './decimal.ts'
+import { integerText } from './integer.ts'
+import { jsonString, jsonValue } from './json.ts'
+import { memoizeStrings } from './memoize.ts'
 
 export type { AsyncBuffer }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '#src/config.ts'
 import { DATASETS } from '#src/etl/datasets.ts'
-import { createS3Client } from '#src/source/s3.ts'
+import { createS3Client } from '#src/source/s3-client.ts'
 
 describe('the datasets and their configuration', () => {
   it('reads the fills bucket and prefix from FILLS_S3_BUCKET / FILLS_S3_PREFIX, with the statuses\' region, payer and endpoint', () => {

@@ -6,18 +6,10 @@ import { join } from 'node:path'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Config } from '#src/config.ts'
-import {
-  createS3Client,
-  describeS3Error,
-  DownloadError,
-  downloadObject,
-  headObject,
-  isIngestibleKey,
-  listObjects,
-  ObjectChangedError,
-  type RemoteObject,
-  type S3ClientOptions,
-} from '#src/source/s3.ts'
+import { createS3Client, type S3ClientOptions } from '#src/source/s3-client.ts'
+import { downloadObject } from '#src/source/s3-download.ts'
+import { describeS3Error, DownloadError, ObjectChangedError } from '#src/source/s3-errors.ts'
+import { headObject, isIngestibleKey, listObjects, type RemoteObject } from '#src/source/s3-listing.ts'
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts'
 
 const PREFIX = 'raw/twap_statuses/'
