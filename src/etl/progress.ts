@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress'
 import type { Logger } from 'pino'
-import type { CostEstimate, Plan } from './plan.ts'
+import type { CostEstimate } from '#src/source/source.ts'
+import type { Plan } from './plan.ts'
 import type { EtlReporter, EtlSummary, ObjectResult } from './run.ts'
 
 const MB = 1024 * 1024

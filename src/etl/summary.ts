@@ -1,5 +1,6 @@
 import type { DatasetName } from '#src/config.ts'
-import type { CostEstimate, PlannedObject } from './plan.ts'
+import type { CostEstimate } from '#src/source/source.ts'
+import type { PlannedObject } from './plan.ts'
 
 /** What a run did, for the reporter, the metrics and the caller. */
 export interface EtlSummary {

@@ -2,6 +2,36 @@ import { readdir, stat } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { SourceObject } from './object.ts'
+import type { CostEstimate, OpenedObject, Source } from './source.ts'
+
+/** Files on this machine as a source: nothing to download, nothing to pay. */
+export class LocalSource implements Source {
+  readonly #paths: readonly string[]
+  /** The file behind each key listed. */
+  readonly #files = new Map<string, string>()
+
+  constructor(paths: readonly string[]) {
+    this.#paths = paths
+  }
+
+  async list(extensions: readonly string[]): Promise<SourceObject[]> {
+    const objects = await listLocalFiles(this.#paths, extensions)
+    for (const object of objects) if (object.path !== undefined) this.#files.set(object.key, object.path)
+    return objects
+  }
+
+  cost(): CostEstimate {
+    return { listRequests: 0, getRequests: 0, bytes: 0, usd: 0 }
+  }
+
+  async open(object: SourceObject): Promise<OpenedObject> {
+    const path = this.#files.get(object.key)
+    if (path === undefined) throw new Error(`${object.key} was not listed by this source`)
+    return { path, release: async () => {} }
+  }
+
+  async close(): Promise<void> {}
+}
 
 /**
  * The data files named on the command line: files as given, directories searched

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { estimateCost } from '#src/etl/plan.ts'
+import { estimateCost } from '#src/source/s3-cost.ts'
 import { EtlBusyError } from '#src/etl/lock.ts'
 import { openDb } from '#src/store/open.ts'
 import { engine } from '../support/db.ts'
