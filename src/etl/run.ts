@@ -14,7 +14,7 @@ import { isDatabaseUnavailable } from '#src/store/unavailable.ts'
 import { isSampleKey, loggedSampleKeys, readIngestLog, recordIngest, removeSample, type IngestRecord } from '#src/store/ingest-log.ts'
 import { DATASETS, type Dataset } from './datasets.ts'
 import { EtlDatabaseLostError, EtlRefusedError } from './errors.ts'
-import { withEtlLock } from './lock.ts'
+import { EtlBusyError, withEtlLock } from './lock.ts'
 import { planObjects, type Plan, type PlannedObject } from './plan.ts'
 import type { EtlSummary } from './summary.ts'
 
@@ -94,7 +94,7 @@ export async function runEtl(deps: EtlDeps, options: EtlOptions): Promise<EtlSum
     }
     return summary
   } catch (err) {
-    metrics?.runs.inc({ result: (err as Error).name === 'EtlBusyError' ? 'busy' : 'failed' })
+    metrics?.runs.inc({ result: err instanceof EtlBusyError ? 'busy' : 'failed' })
     throw err
   }
 }

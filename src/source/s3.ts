@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { S3Client } from '@aws-sdk/client-s3'
+import { NotFound, type S3Client } from '@aws-sdk/client-s3'
 import type { Logger } from 'pino'
 import { createS3Client, type S3Config } from './s3-client.ts'
 import { estimateCost } from './s3-cost.ts'
@@ -47,8 +47,7 @@ export class S3Source implements Source {
       try {
         object = await headObject(this.#client, config, selection.key)
       } catch (err) {
-        const missing = (err as { name?: string }).name === 'NotFound'
-        throw new Error(`cannot read s3://${config.bucket}/${selection.key}: ${missing ? `no such object (--object-key takes the whole key, ${prefixVariable} included)` : describeS3Error(err)}`, { cause: err })
+        throw new Error(`cannot read s3://${config.bucket}/${selection.key}: ${err instanceof NotFound ? `no such object (--object-key takes the whole key, ${prefixVariable} included)` : describeS3Error(err)}`, { cause: err })
       }
       if (!isIngestibleKey(object.key, object.size, extensions)) throw new NotIngestibleError(selection.key)
       return [object]
