@@ -9,7 +9,13 @@ import { buildApp } from '#src/api/app.ts'
 import { loadConfig } from '#src/config.ts'
 import type { Db } from '#src/store/db.ts'
 
-const unused = new Proxy({}, { get: () => { throw new Error('the OpenAPI document needs no database') } }) as Db
+// Any use of the database throws; Fastify's `decorate` only asks whether it is a getter or setter.
+const unused = new Proxy({}, {
+  get: (_target, property) => {
+    if (property === 'getter' || property === 'setter') return undefined
+    throw new Error('the OpenAPI document needs no database')
+  },
+}) as Db
 const app = await buildApp({ db: unused, config: loadConfig({}) })
 await app.ready()
 const text = JSON.stringify(app.swagger(), null, 2) + '\n'
