@@ -159,9 +159,11 @@ async function runWith(deps: EtlDeps, options: EtlOptions, dataset: Dataset, sou
       summary.objectsLeft = queue.length
       if (queue.length && !lost.aborted) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
     }
-    // Fresh statistics, or the planner picks poor plans for the wallets just loaded; the
-    // embedded engine has no autovacuum to do it later (a million rows: 2-4 s a page before).
-    if (summary.rowsInserted > 0 && !lost.aborted) for (const table of dataset.tables) await db.exec(`ANALYZE ${table}`)
+    // Fresh statistics, or the planner picks poor plans for the wallets just loaded, and a
+    // fresh visibility map, without which an index-only scan reads the table too and the
+    // planner prefers a sequential scan (a wallet's summary reads its events that way). The
+    // embedded engine has no autovacuum to do either later.
+    if (summary.rowsInserted > 0 && !lost.aborted) for (const table of dataset.tables) await db.exec(`VACUUM (ANALYZE) ${table}`)
   }
   // What was spent, once the objects were read; in a dry run, the plan's estimate.
   if (!options.dryRun) summary.cost = source.cost(summary.objectsOk + summary.objectsFailed, summary.bytes)

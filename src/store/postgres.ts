@@ -5,7 +5,7 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { redact } from '#src/config.ts'
 import { sharedDataVersion } from './data-version.ts'
-import { StoreError, type Db, type QueryResult, type Session, type Snapshot } from './db.ts'
+import { StoreError, type Db, type QueryOptions, type QueryResult, type Session, type Snapshot } from './db.ts'
 import { DatabaseUnavailableError } from './unavailable.ts'
 
 const { Pool, types } = pg
@@ -38,15 +38,17 @@ export function statementName(sql: string): string {
   return name
 }
 
-function prepared(sql: string, params: readonly unknown[] | undefined): pg.QueryConfig {
-  return params === undefined ? { text: sql } : { name: statementName(sql), text: sql, values: params as unknown[] }
+function prepared(sql: string, params: readonly unknown[] | undefined, options?: QueryOptions): pg.QueryConfig {
+  if (params === undefined) return { text: sql }
+  // An unnamed statement is planned with its parameters each time it runs.
+  return options?.planPerCall ? { text: sql, values: params as unknown[] } : { name: statementName(sql), text: sql, values: params as unknown[] }
 }
 
 function session(client: pg.PoolClient, lost: AbortSignal): Session {
   return {
     lost,
-    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query(prepared(sql, params)).catch(rethrow)
+    async query<R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+      const result = await client.query(prepared(sql, params, options)).catch(rethrow)
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
     },
     async exec(sql: string) {
@@ -106,8 +108,8 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {})
   // pg takes a per-query read timeout its type declarations do not list.
-  const timed = (text: string, values?: readonly unknown[]): pg.QueryConfig => {
-    const config: pg.QueryConfig & { query_timeout: number } = { ...prepared(text, values), query_timeout: timeouts.statementTimeoutMs + CLIENT_GRACE_MS }
+  const timed = (text: string, values?: readonly unknown[], options?: QueryOptions): pg.QueryConfig => {
+    const config: pg.QueryConfig & { query_timeout: number } = { ...prepared(text, values, options), query_timeout: timeouts.statementTimeoutMs + CLIENT_GRACE_MS }
     return config
   }
   try {
@@ -168,7 +170,7 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
     const reads = session(client, lost)
     let open = true
     return {
-      query: (sql, params) => reads.query(sql, params),
+      query: (sql, params, options) => reads.query(sql, params, options),
       exec: (sql) => reads.exec(sql),
       async close() {
         if (!open) return
@@ -191,8 +193,8 @@ export async function openPostgres(url: string, applicationName: string, poolSiz
     engine: 'postgres',
     location,
     dataVersion: () => dataVersion(),
-    async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await pool.query(timed(sql, params)).catch(rethrow)
+    async query<R>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+      const result = await pool.query(timed(sql, params, options)).catch(rethrow)
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
     },
     async exec(sql: string) {

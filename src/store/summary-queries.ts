@@ -93,8 +93,8 @@ const FILL_GROUPS = `
 export async function walletSummaryRows(db: Queryable, range: SummaryRange): Promise<{ twaps: TwapGroupRow[]; fills: FillGroupRow[] }> {
   const params = [range.wallet, range.start, range.end, range.asset]
   const [twaps, fills] = await Promise.all([
-    db.query<TwapGroupRow>(TWAP_GROUPS, params),
-    db.query<FillGroupRow>(FILL_GROUPS, params),
+    db.query<TwapGroupRow>(TWAP_GROUPS, params, { planPerCall: true }),
+    db.query<FillGroupRow>(FILL_GROUPS, params, { planPerCall: true }),
   ])
   return { twaps: twaps.rows, fills: fills.rows }
 }

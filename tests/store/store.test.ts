@@ -72,6 +72,21 @@ describe(`storage on ${engine}`, () => {
     ])
   })
 
+  it.runIf(engine === 'postgres')('prepares parameterised statements once per connection, except those planned for their parameters on every call', async () => {
+    store = await createTestStore()
+    const prepared = 'SELECT count(*) AS n FROM twap_status WHERE wallet = $1'
+    const perCall = 'SELECT count(*) AS n FROM twap_status WHERE asset = $1'
+    const statements = await store.db.transaction(async (tx) => {
+      for (let i = 0; i < 7; i++) {
+        await tx.query(prepared, [WALLET])
+        await tx.query(perCall, ['HYPE'], { planPerCall: true })
+      }
+      return (await tx.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements')).rows.map((r) => r.statement)
+    })
+    expect(statements).toContain(prepared)
+    expect(statements).not.toContain(perCall)
+  })
+
   it.runIf(engine === 'postgres')('starts against an up-to-date read-only database (a replica) without writing', async () => {
     store = await createTestStore()
     const url = new URL(store.env.DATABASE_URL!)
