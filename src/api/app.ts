@@ -2,22 +2,16 @@ import { fileURLToPath } from 'node:url'
 import autoload from '@fastify/autoload'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Registry } from 'prom-client'
-import type { Config } from '#src/config.ts'
-import type { Db } from '#src/store/db.ts'
 import { clientErrorHandler, frameworkErrors } from './plugins/app/errors.ts'
 import { genReqId } from './plugins/app/request-id.ts'
 import type { AppPluginOptions } from './plugins/app/store.ts'
 import { validatorOptions } from './plugins/app/validation.ts'
 
-export interface AppOptions {
-  /** The open store the routes read; the app never closes it. */
-  db: Db
-  /** When `db` is a read replica: the primary the ETL writes, whose state `/healthz` reports. */
-  primaryDb?: Db
-  config: Config
+/** What the app is built from: the store and settings its plugins get, and how it logs. */
+export type AppOptions = Omit<AppPluginOptions, 'registry'> & {
   /** A pino logger to log through, or true / false for Fastify's own. Default: no logs. */
   logger?: FastifyBaseLogger | boolean
-  /** Where metrics go and `/metrics` reads; pass the process's registry to share it. */
+  /** Where metrics go and `/metrics` reads; pass the process's registry to share it. Default: a registry of its own. */
   registry?: Registry
 }
 

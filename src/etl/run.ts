@@ -141,24 +141,22 @@ async function runWith(deps: EtlDeps, options: EtlOptions, dataset: Dataset, sou
   const dbLost = new AbortController()
   const lost = AbortSignal.any([lockLost, dbLost.signal])
   if (!options.dryRun && plan.fetch.length > 0) {
-    {
-      const queue = [...plan.fetch]
-      const next = () => (options.signal?.aborted || lost.aborted ? undefined : queue.shift())
-      const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
-        for (let object = next(); object; object = next()) {
-          const result = await ingestObject(deps, object, dataset, source, sample, (err) => dbLost.abort(err))
-          tally(summary, result)
-          metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
-          metrics?.rows.inc({ outcome: 'inserted' }, result.inserted)
-          metrics?.rows.inc({ outcome: 'duplicate' }, result.duplicate)
-          metrics?.rows.inc({ outcome: 'rejected' }, result.rejected)
-          reporter?.objectDone(result)
-        }
-      })
-      await Promise.all(workers)
-      summary.objectsLeft = queue.length
-      if (queue.length && !lost.aborted) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
-    }
+    const queue = [...plan.fetch]
+    const next = () => (options.signal?.aborted || lost.aborted ? undefined : queue.shift())
+    const workers = Array.from({ length: Math.min(options.concurrency ?? config.etl.concurrency, queue.length) }, async () => {
+      for (let object = next(); object; object = next()) {
+        const result = await ingestObject(deps, object, dataset, source, sample, (err) => dbLost.abort(err))
+        tally(summary, result)
+        metrics?.objects.inc({ outcome: result.ok ? 'ok' : 'failed' })
+        metrics?.rows.inc({ outcome: 'inserted' }, result.inserted)
+        metrics?.rows.inc({ outcome: 'duplicate' }, result.duplicate)
+        metrics?.rows.inc({ outcome: 'rejected' }, result.rejected)
+        reporter?.objectDone(result)
+      }
+    })
+    await Promise.all(workers)
+    summary.objectsLeft = queue.length
+    if (queue.length && !lost.aborted) logger.warn({ objectsLeft: queue.length }, 'etl stopped between objects; the rest wait for the next run')
     // Fresh statistics, or the planner picks poor plans for the wallets just loaded, and a
     // fresh visibility map, without which an index-only scan reads the table too and the
     // planner prefers a sequential scan (a wallet's summary reads its events that way). The

@@ -7,17 +7,13 @@ import type { CostEstimate, OpenedObject, Source } from './source.ts'
 /** Files on this machine as a source: nothing to download, nothing to pay. */
 export class LocalSource implements Source {
   readonly #paths: readonly string[]
-  /** The file behind each key listed. */
-  readonly #files = new Map<string, string>()
 
   constructor(paths: readonly string[]) {
     this.#paths = paths
   }
 
-  async list(extensions: readonly string[]): Promise<SourceObject[]> {
-    const objects = await listLocalFiles(this.#paths, extensions)
-    for (const object of objects) if (object.path !== undefined) this.#files.set(object.key, object.path)
-    return objects
+  list(extensions: readonly string[]): Promise<SourceObject[]> {
+    return listLocalFiles(this.#paths, extensions)
   }
 
   cost(): CostEstimate {
@@ -25,9 +21,8 @@ export class LocalSource implements Source {
   }
 
   async open(object: SourceObject): Promise<OpenedObject> {
-    const path = this.#files.get(object.key)
-    if (path === undefined) throw new Error(`${object.key} was not listed by this source`)
-    return { path, release: async () => {} }
+    if (object.path === undefined) throw new Error(`${object.key} was not listed by this source`)
+    return { path: object.path, release: async () => {} }
   }
 
   async close(): Promise<void> {}
